@@ -1,0 +1,141 @@
+/* garbage-texts: be told what the Boehm collector reclaims.
+ *
+ * Objects allocated with gt_malloc() (or watched with gt_watch()) produce an
+ * event when the collector reclaims them. Events are counted exactly, sampled
+ * (every Nth), batched, rate limited and delivered to a backend chosen by
+ * configuration: "log" (built in, no account), "sms", "email", "webhook",
+ * "alertmanager".
+ *
+ *   gt_init(NULL);                          // defaults + $GT_CONFIG + GT_* env
+ *   Node *n = GT_MALLOC(sizeof *n, "Node"); // records file:line too
+ *   n = NULL;                               // drop the last reference
+ *   gt_collect();                           // collect, report, deliver
+ *   gt_shutdown(5000);                      // also run at exit
+ *
+ * Every function returning int returns 0 (GT_OK) or a negative -GT_E* code;
+ * gt_last_error() gives a sentence naming the cause (never a secret).
+ * Memory from the gt_malloc family is bdwgc memory: it is scanned for
+ * pointers (except gt_malloc_atomic) and must not be passed to free().
+ * Threads that allocate must be registered with bdwgc as usual (define
+ * GC_THREADS before including gc.h, or call GC_register_my_thread).
+ */
+#ifndef GT_GT_H
+#define GT_GT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GT_VERSION_MAJOR 0
+#define GT_VERSION_MINOR 1
+#define GT_VERSION_PATCH 0
+#define GT_VERSION_STRING "0.1.0"
+
+#if defined(__GNUC__)
+#define GT_EXTERN __attribute__((visibility("default")))
+#else
+#define GT_EXTERN
+#endif
+
+/* Error codes, returned negated. Never renumbered. */
+enum {
+  GT_OK = 0,
+  GT_EINVAL = 1,   /* bad argument or configuration value */
+  GT_ENOMEM = 2,   /* out of memory */
+  GT_ESTATE = 3,   /* not initialised, or initialised twice */
+  GT_EBACKEND = 4, /* backend unknown or not available in this build */
+  GT_ESEND = 5,    /* a backend failed to deliver */
+  GT_ETIMEDOUT = 6,/* a deadline passed before the work was done */
+  GT_EIO = 7,      /* file or system error */
+};
+
+GT_EXTERN const char *gt_strerror(int err);
+/* Detail of the last failure in this thread ("" if none). */
+GT_EXTERN const char *gt_last_error(void);
+
+/* ---- configuration ------------------------------------------------------
+ * Keys are "section.key" as in docs/configuration.md ("gt.sample_every",
+ * "sms.to"). Sources, later wins: defaults < INI file ($GT_CONFIG, then
+ * gt_options_load_file) < environment GT_<SECTION>_<KEY> (section "gt" drops
+ * its prefix: GT_SAMPLE_EVERY) < gt_options_set. Everything is validated in
+ * full by gt_init; set/load_file already reject unknown keys. */
+typedef struct gt_options gt_options;
+
+GT_EXTERN gt_options *gt_options_new(void);
+GT_EXTERN int gt_options_set(gt_options *o, const char *key, const char *value);
+GT_EXTERN int gt_options_load_file(gt_options *o, const char *path);
+GT_EXTERN void gt_options_free(gt_options *o);
+
+/* Starts the pipeline. opts may be NULL; it is not kept (free it after).
+ * Calls GC_INIT if bdwgc is not initialised yet: call it from main(). */
+GT_EXTERN int gt_init(const gt_options *opts);
+/* Drains, delivers or spools, stops the worker. Registered with atexit. */
+GT_EXTERN int gt_shutdown(int timeout_ms);
+
+/* ---- allocation -----------------------------------------------------------
+ * The name is copied; the caller may free it. NULL name means "object". */
+GT_EXTERN void *gt_malloc(size_t size, const char *name);
+GT_EXTERN void *gt_malloc_atomic(size_t size, const char *name);
+GT_EXTERN void *gt_calloc(size_t n, size_t size, const char *name);
+GT_EXTERN void *gt_realloc(void *p, size_t size); /* keeps name and site */
+GT_EXTERN char *gt_strdup(const char *s, const char *name);
+GT_EXTERN void gt_free(void *p); /* counted as "freed", not "collected" */
+
+GT_EXTERN void *gt_malloc_at(size_t size, const char *name, const char *file,
+                             int line);
+GT_EXTERN void *gt_malloc_atomic_at(size_t size, const char *name,
+                                    const char *file, int line);
+#define GT_MALLOC(size, name) gt_malloc_at((size), (name), __FILE__, __LINE__)
+#define GT_MALLOC_ATOMIC(size, name)                                           \
+  gt_malloc_atomic_at((size), (name), __FILE__, __LINE__)
+
+/* Notify when an existing bdwgc object (start of a GC_MALLOC block) is
+ * collected. A finalizer it already had still runs, after the event. */
+GT_EXTERN int gt_watch(void *gc_obj, const char *name);
+
+/* ---- collection and delivery ---------------------------------------------
+ * gt_collect: full collection; every dead gt object is reported (lazy
+ * sweeping is forced for gt objects), then waits until the pipeline has
+ * rendered and handed the resulting batch to each backend (or the rate
+ * limiter held it). Returns the number of objects reported by this run. */
+GT_EXTERN size_t gt_collect(void);
+/* Delivers everything queued or batched now; 0 or -GT_ETIMEDOUT. */
+GT_EXTERN int gt_flush(int timeout_ms);
+
+typedef struct gt_stats {
+  uint64_t allocated;   /* gt_malloc family calls (and gt_watch) */
+  uint64_t tracked;     /* of those, tracked (see gt.alloc_sample_every) */
+  uint64_t collected;   /* tracked objects reported as collected */
+  uint64_t freed;       /* gt_free calls */
+  uint64_t estimated;   /* collected scaled by alloc_sample_every */
+  uint64_t sampled;     /* notifications: every Nth collected object */
+  uint64_t batches;     /* batches closed by the pipeline */
+  uint64_t sent;        /* messages delivered by backends */
+  uint64_t failed;      /* messages that a backend failed to deliver */
+  uint64_t retried;     /* send attempts after the first */
+  uint64_t spooled;     /* messages written to the spool */
+  uint64_t held;        /* batches held by the rate limiter (merged) */
+  uint64_t overflowed;  /* events whose details were lost (ring full) */
+  uint64_t bytes;       /* bytes of collected tracked objects */
+} gt_stats;
+
+GT_EXTERN void gt_get_stats(gt_stats *out);
+
+/* Totals per object name, in name order of first use. Returns the number of
+ * names; fills at most cap entries. Names stay valid until gt_shutdown. */
+typedef struct gt_name_stats {
+  const char *name;
+  uint64_t collected;
+  uint64_t freed;
+  uint64_t bytes;
+} gt_name_stats;
+
+GT_EXTERN size_t gt_get_name_stats(gt_name_stats *out, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* GT_GT_H */

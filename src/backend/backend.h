@@ -1,0 +1,44 @@
+/* The backend vtable. A backend is one file in src/backend/ defining one
+ * const gt_backend_ops and one line in backend.c's table. Backends run only
+ * on the pipeline's worker thread (and in the gt tool), never in GC context. */
+#ifndef GT_BACKEND_H
+#define GT_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct gt_config;
+struct gt_batch;
+
+typedef struct gt_message {
+  const char *text;              /* rendered with the templates */
+  const struct gt_batch *batch;  /* the structured batch behind it */
+} gt_message;
+
+typedef struct gt_send_result {
+  bool retryable;        /* timeout, connection error, 5xx, 429 */
+  long retry_after_ms;   /* from a Retry-After reply, else -1 */
+  char detail[512];      /* server's verdict or error, never a secret */
+} gt_send_result;
+
+enum {
+  GT_BACKEND_RATE_LIMITED = 1u << 0, /* messages reach a person: limit them */
+};
+
+typedef struct gt_backend_ops {
+  const char *name;
+  unsigned flags;
+  /* Validates this backend's keys and prepares state. On error returns
+   * -GT_EINVAL/-GT_EBACKEND having called gt__fail() naming the key. */
+  int (*open)(const struct gt_config *cfg, void **state);
+  /* 0 on delivery; -GT_ESEND with res filled otherwise. */
+  int (*send)(void *state, const gt_message *msg, gt_send_result *res);
+  void (*close)(void *state);
+} gt_backend_ops;
+
+/* NULL if the name is unknown or the backend is not built. */
+const gt_backend_ops *gt__backend_find(const char *name);
+/* True if the name is a backend the design knows, built or not. */
+bool gt__backend_known(const char *name);
+
+#endif

@@ -1,0 +1,205 @@
+/* Internal interfaces shared by the library's files. Not installed. */
+#ifndef GT_INTERNAL_H
+#define GT_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gt/gt.h"
+
+#define GT_HIDDEN __attribute__((visibility("hidden")))
+
+/* ---- errors (gt.c) ------------------------------------------------------ */
+/* Records a message for gt_last_error() and returns -code. */
+GT_HIDDEN int gt__fail(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+GT_HIDDEN void gt__clear_error(void);
+/* Warnings go to stderr with a "gt:" prefix; never pass secrets. */
+GT_HIDDEN void gt__warn(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+GT_HIDDEN int64_t gt__now_ms(void);      /* CLOCK_MONOTONIC */
+GT_HIDDEN int64_t gt__wall_ms(void);     /* CLOCK_REALTIME */
+
+/* ---- configuration (config.c) ------------------------------------------- */
+enum gt_group_by { GT_GROUP_NAME, GT_GROUP_SITE, GT_GROUP_NONE };
+enum gt_mechanism { GT_MECH_DISCLAIM, GT_MECH_FINALIZER };
+enum gt_log_format { GT_LOG_TEXT, GT_LOG_JSON };
+
+/* The validated configuration. Core keys are parsed into fields; every key
+ * (backend ones included) is also kept as a string for gt_config_get. */
+typedef struct gt_config {
+  char *backend; /* comma list */
+  uint64_t sample_every;
+  uint64_t alloc_sample_every;
+  uint64_t batch_max;
+  uint64_t batch_window_ms;
+  enum gt_group_by group_by;
+  double rate_per_minute;
+  uint64_t daily_cap;
+  char *template_batch;  /* gt.template */
+  char *template_single; /* gt.template_single */
+  char *spool_dir;
+  uint64_t queue_capacity;
+  uint64_t retry_max;
+  uint64_t timeout_ms;
+  enum gt_mechanism mechanism;
+  bool track_age;
+  char **values; /* indexed like the key table; NULL = unset */
+} gt_config;
+
+/* Builds a configuration from defaults, $GT_CONFIG, opts and environment;
+ * validates the core keys. Backend keys are validated by each backend's
+ * open(). On error returns -GT_EINVAL with gt_last_error() naming the key. */
+GT_HIDDEN int gt__config_build(const gt_options *opts, gt_config *out);
+GT_HIDDEN void gt__config_free(gt_config *c);
+/* Value of any key ("sms.to"); NULL when unset or empty. */
+GT_HIDDEN const char *gt__config_get(const gt_config *c, const char *key);
+/* Typed helpers for backends; both fail naming the key. */
+GT_HIDDEN int gt__config_u64(const gt_config *c, const char *key,
+                             uint64_t dflt, uint64_t min, uint64_t max,
+                             uint64_t *out);
+/* True for keys whose value must never be printed. */
+GT_HIDDEN bool gt__config_is_secret(const char *key);
+/* Iterates over every known key: value (NULL if unset) and default. */
+typedef void (*gt_config_visit_fn)(const char *key, const char *value,
+                                   const char *dflt, bool secret, void *ud);
+GT_HIDDEN void gt__config_visit(const gt_config *c, gt_config_visit_fn fn,
+                                void *ud);
+
+/* ---- interning (intern.c) ----------------------------------------------- */
+/* A site is (name, file, line); a name groups sites. Ids are dense, from 1.
+ * Records are never freed or moved while the library is loaded, so readers
+ * (the worker, the disclaim procedure) need no lock. */
+typedef struct gt_site {
+  const char *name;
+  const char *file; /* NULL when allocated without GT_MALLOC */
+  int line;
+  uint32_t name_id;
+  _Atomic uint64_t overflow;     /* events lost to a full ring */
+  _Atomic uint64_t overflow_freed;
+} gt_site;
+
+#define GT_SITE_BITS 21
+#define GT_MAX_SITES ((1u << GT_SITE_BITS) - 1)
+
+GT_HIDDEN uint32_t gt__intern_site(const char *name, const char *file,
+                                   int line); /* 0 on failure */
+GT_HIDDEN gt_site *gt__site(uint32_t id); /* lock-free */
+GT_HIDDEN uint32_t gt__site_count(void);
+GT_HIDDEN const char *gt__name(uint32_t name_id);
+GT_HIDDEN uint32_t gt__name_count(void);
+
+/* ---- events and the ring (queue.c) -------------------------------------- */
+enum gt_event_kind { GT_EV_COLLECTED = 1, GT_EV_FREED = 2 };
+
+typedef struct gt_event {
+  uint32_t site;
+  uint8_t kind;
+  uint8_t flags;
+  uint16_t reserved;
+  uint64_t size;
+  uint64_t birth_gc; /* GC number at allocation (0 = unknown) */
+  uint64_t death_gc;
+} gt_event;
+
+typedef struct gt_ring gt_ring;
+GT_HIDDEN gt_ring *gt__ring_new(size_t capacity); /* rounded up to 2^k */
+GT_HIDDEN void gt__ring_free(gt_ring *r);
+/* Never blocks, allocates or locks; false when full. */
+GT_HIDDEN bool gt__ring_push(gt_ring *r, const gt_event *ev);
+/* Single consumer. */
+GT_HIDDEN bool gt__ring_pop(gt_ring *r, gt_event *ev);
+GT_HIDDEN size_t gt__ring_capacity(const gt_ring *r);
+
+/* Producer entry point (pipeline.c): pushes or counts the overflow.
+ * Safe in disclaim and finalizer context. */
+GT_HIDDEN void gt__emit(uint32_t site, int kind, uint64_t size,
+                        uint64_t birth_gc);
+
+/* ---- batches (batch.c) -------------------------------------------------- */
+typedef struct gt_group {
+  uint32_t site;    /* 0 when grouped by name or not at all */
+  uint32_t name_id; /* 0 when group_by=none */
+  uint64_t count;   /* collected */
+  uint64_t freed;
+  uint64_t bytes;
+} gt_group;
+
+typedef struct gt_sample {
+  uint32_t site;
+  uint64_t size;
+  uint64_t age_gcs; /* collections survived */
+} gt_sample;
+
+#define GT_BATCH_MAX_SAMPLES 32 /* details kept per batch; counts are exact */
+
+typedef struct gt_batch {
+  uint64_t seq;
+  uint64_t collected;
+  uint64_t freed;
+  uint64_t sampled;
+  uint64_t bytes;
+  uint64_t scale;    /* alloc_sample_every: counts are estimates when > 1 */
+  uint64_t overflow; /* events that arrived as counts only */
+  uint32_t merged;   /* batches folded in by the rate limiter */
+  int64_t first_wall_ms, last_wall_ms;
+  gt_group *groups; /* sorted by count, descending */
+  size_t ngroups, cap_groups;
+  gt_sample samples[GT_BATCH_MAX_SAMPLES];
+  size_t nsamples;
+} gt_batch;
+
+GT_HIDDEN void gt__batch_init(gt_batch *b);
+GT_HIDDEN void gt__batch_reset(gt_batch *b);
+GT_HIDDEN void gt__batch_free(gt_batch *b);
+GT_HIDDEN bool gt__batch_empty(const gt_batch *b);
+GT_HIDDEN int gt__batch_add(gt_batch *b, enum gt_group_by by,
+                            const gt_event *ev, uint64_t n, bool sampled);
+GT_HIDDEN int gt__batch_merge(gt_batch *into, const gt_batch *from);
+GT_HIDDEN void gt__batch_sort(gt_batch *b);
+/* The batch as a JSON object (jansson json_t *, caller decrefs). */
+struct json_t;
+GT_HIDDEN struct json_t *gt__batch_json(const gt_batch *b);
+
+/* ---- sampling (sample.c) ------------------------------------------------ */
+typedef struct gt_sampler {
+  uint64_t every;
+  uint64_t seen;
+} gt_sampler;
+/* How many of the next n objects are sampled (exact every-Nth). */
+GT_HIDDEN uint64_t gt__sampler_take(gt_sampler *s, uint64_t n);
+
+/* ---- rate limiting (ratelimit.c) ---------------------------------------- */
+typedef struct gt_ratelimit {
+  double per_minute; /* <= 0: unlimited */
+  double tokens;
+  int64_t last_ms;
+  uint64_t daily_cap; /* 0: none */
+  uint64_t today;
+  int64_t day; /* days since epoch of `today` */
+} gt_ratelimit;
+GT_HIDDEN void gt__ratelimit_init(gt_ratelimit *r, double per_minute,
+                                  uint64_t daily_cap, int64_t now_ms);
+enum gt_rl_verdict { GT_RL_SEND, GT_RL_HOLD, GT_RL_CAP_LAST, GT_RL_CAPPED };
+GT_HIDDEN enum gt_rl_verdict gt__ratelimit_take(gt_ratelimit *r,
+                                                int64_t mono_ms,
+                                                int64_t wall_ms);
+/* Milliseconds until a token is available (0 if now). */
+GT_HIDDEN int64_t gt__ratelimit_wait_ms(const gt_ratelimit *r,
+                                        int64_t mono_ms);
+
+/* ---- rendering (render.c) ----------------------------------------------- */
+/* Renders a batch with the configured templates into a malloc'd string. */
+GT_HIDDEN char *gt__render(const gt_config *cfg, const gt_batch *b);
+/* Formats 1234567 as "1,234,567" into buf (at least 32 bytes). */
+GT_HIDDEN const char *gt__fmt_count(uint64_t v, char *buf);
+/* Describes a site as "file:line" (or "" without one) into buf. */
+GT_HIDDEN const char *gt__fmt_site(const gt_site *s, char *buf, size_t n);
+
+/* ---- backends (backend/) ------------------------------------------------ */
+#include "backend/backend.h"
+
+#endif
