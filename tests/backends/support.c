@@ -85,6 +85,10 @@ void server_start(test_server *s, const char *script, bool tls,
     argv[n++] = "--key";
     argv[n++] = test_pki_file("server.key");
   }
+  if (strcmp(script, "smtp_server.py") == 0) {
+    argv[n++] = "--maildir";
+    argv[n++] = s->maildir;
+  }
   for (; extra && *extra && n < 38; extra++)
     argv[n++] = *extra;
   argv[n] = NULL;
