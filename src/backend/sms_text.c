@@ -119,8 +119,16 @@ char *gt__sms_fit(const char *text, size_t max_segments) {
     return strdup(text);
   /* Item boundaries: every ", ". Try the longest prefix first. */
   size_t items = 1;
-  for (const char *p = text; (p = strstr(p, ", ")); p += 2)
+  const char *last = text;
+  for (const char *p = text; (p = strstr(p, ", ")); p += 2, last = p)
     items++;
+  /* The renderer may already end with ", +K more": that item stands for K. */
+  unsigned long already = 0;
+  size_t extra = 0;
+  int used = 0;
+  if (sscanf(last, "+%lu more%n", &already, &used) == 1 && used > 0 &&
+      last[used] == '\0' && already > 0)
+    extra = already - 1;
   size_t kept = items;
   for (const char *p = text + len; p > text;) {
     const char *q = NULL;
@@ -130,7 +138,7 @@ char *gt__sms_fit(const char *text, size_t max_segments) {
       break;
     kept--;
     char suffix[40];
-    snprintf(suffix, sizeof suffix, " +%zu more", items - kept);
+    snprintf(suffix, sizeof suffix, " +%zu more", items - kept + extra);
     char *cand = join(text, (size_t)(q - text), suffix);
     if (!cand)
       return NULL;

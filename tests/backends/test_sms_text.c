@@ -117,3 +117,22 @@ Test(sms_text, fit_without_items_cuts_characters) {
   free(f);
   free(s);
 }
+
+Test(sms_text, fit_counts_what_the_renderer_already_left_out) {
+  char text[1000] = "100 objects collected (sampled 100): ";
+  for (int i = 0; i < 10; i++) {
+    char item[64];
+    snprintf(item, sizeof item, "%sAVeryLongObjectName%02d x9", i ? ", " : "",
+             i);
+    strcat(text, item);
+  }
+  strcat(text, ", +5 more"); /* what render.c appends past 10 names */
+  char *f = gt__sms_fit(text, 1);
+  const char *plus = strrchr(f, '+');
+  cr_assert_not_null(plus, "%s", f);
+  size_t kept = 1;
+  for (const char *p = f; (p = strstr(p, ", ")); p += 2)
+    kept++;
+  cr_expect_eq(kept + (size_t)atoi(plus + 1), 15, "%s", f);
+  free(f);
+}
