@@ -61,12 +61,9 @@ static int each_backend(const gt_config *cfg, each_fn fn, void *ud) {
       return EXIT_USAGE;
     }
     int rc = fn(ops, cfg, ud);
-    if (rc == EXIT_USAGE)
-      return rc;
-    if (rc > worst)
-      worst = rc;
-    if (!e)
-      break;
+    if (rc == EXIT_USAGE) return rc;
+    if (rc > worst) worst = rc;
+    if (!e) break;
     p = e + 1;
   }
   return worst;
@@ -85,8 +82,7 @@ static int check_one(const gt_backend_ops *ops, const gt_config *cfg,
   return EXIT_OK;
 }
 
-static int send_one(const gt_backend_ops *ops, const gt_config *cfg,
-                    void *ud) {
+static int send_one(const gt_backend_ops *ops, const gt_config *cfg, void *ud) {
   const char *text = ud;
   void *st = NULL;
   if (ops->open(cfg, &st) < 0) {

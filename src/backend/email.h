@@ -13,7 +13,7 @@ typedef struct gt_email_common {
   char *from_addr; /* the bare address, for MAIL FROM */
   char **to;       /* bare addresses */
   size_t nto;
-  char *to_line;   /* "a@x, b@y" for the To: header */
+  char *to_line; /* "a@x, b@y" for the To: header */
   char *subject;
 } gt_email_common;
 

@@ -17,8 +17,7 @@ typedef struct ib_state {
 
 static void ib_close(void *p) {
   ib_state *s = p;
-  if (!s)
-    return;
+  if (!s) return;
   gt__http_close(&s->http);
   gt__email_common_free(&s->c);
   free(s->url);
@@ -29,8 +28,7 @@ static void ib_close(void *p) {
 static int ib_open(const gt_config *cfg, void **state) {
   *state = NULL;
   ib_state *s = calloc(1, sizeof *s);
-  if (!s)
-    return gt__fail(GT_ENOMEM, "email: out of memory");
+  if (!s) return gt__fail(GT_ENOMEM, "email: out of memory");
   int rc;
   char *base = NULL, *auth = NULL;
   const char *key = gt__config_get(cfg, "email.api_key");
@@ -61,8 +59,7 @@ static int ib_open(const gt_config *cfg, void **state) {
     rc = gt__fail(GT_ENOMEM, "email: out of memory");
     goto fail;
   }
-  if ((rc = gt__http_open(&s->http, cfg, "email", "https,http")) < 0)
-    goto fail;
+  if ((rc = gt__http_open(&s->http, cfg, "email", "https,http")) < 0) goto fail;
   free(base);
   free(auth);
   *state = s;
@@ -104,8 +101,7 @@ static int ib_send(void *p, const gt_message *msg, gt_send_result *res) {
     gt__http_reply_free(&r);
   }
   curl_mime_free(m);
-  if (rc < 0)
-    gt__fail(GT_ESEND, "%s", res->detail);
+  if (rc < 0) gt__fail(GT_ESEND, "%s", res->detail);
   return rc;
 }
 

@@ -15,7 +15,7 @@ typedef struct smtp_state {
   gt_http http;
   gt_email_common c;
   struct curl_slist *rcpt;
-  char *subject_hdr; /* RFC 2047-encoded when not ASCII */
+  char *subject_hdr;  /* RFC 2047-encoded when not ASCII */
   const char *domain; /* for Message-ID, inside c.from_addr */
   unsigned long seq;
 } smtp_state;
@@ -28,8 +28,7 @@ typedef struct email_state {
 
 static void smtp_close(void *p) {
   smtp_state *s = p;
-  if (!s)
-    return;
+  if (!s) return;
   gt__http_close(&s->http);
   gt__email_common_free(&s->c);
   curl_slist_free_all(s->rcpt);
@@ -43,14 +42,11 @@ static char *encode_subject(const char *subj) {
   size_t n = strlen(subj);
   int ascii = 1;
   for (size_t i = 0; i < n; i++)
-    if ((unsigned char)subj[i] >= 0x80)
-      ascii = 0;
-  if (ascii)
-    return strdup(subj);
+    if ((unsigned char)subj[i] >= 0x80) ascii = 0;
+  if (ascii) return strdup(subj);
   size_t cap = n * 2 + (n / 30 + 1) * 16 + 16, used = 0;
   char *out = malloc(cap);
-  if (!out)
-    return NULL;
+  if (!out) return NULL;
   for (size_t i = 0; i < n;) {
     size_t chunk = n - i > 45 ? 45 : n - i;
     while (i + chunk < n && ((unsigned char)subj[i + chunk] & 0xC0) == 0x80)
@@ -73,15 +69,13 @@ static char *encode_subject(const char *subj) {
 static int smtp_open(const gt_config *cfg, void **state) {
   *state = NULL;
   smtp_state *s = calloc(1, sizeof *s);
-  if (!s)
-    return gt__fail(GT_ENOMEM, "email: out of memory");
+  if (!s) return gt__fail(GT_ENOMEM, "email: out of memory");
   int rc;
   const char *url = gt__config_get(cfg, "email.url");
   const char *user = gt__config_get(cfg, "email.username");
   const char *pass = gt__config_get(cfg, "email.password");
   char *full = NULL;
-  if ((rc = gt__email_common_open(cfg, &s->c)) < 0)
-    goto fail;
+  if ((rc = gt__email_common_open(cfg, &s->c)) < 0) goto fail;
   if (!url) {
     rc = gt__fail(GT_EINVAL, "email.url: required (smtps://host:465 or "
                              "smtp://host:587 with STARTTLS)");
@@ -130,8 +124,7 @@ static int smtp_open(const gt_config *cfg, void **state) {
     goto fail;
   }
   s->domain = strchr(s->c.from_addr, '@') + 1;
-  if ((rc = gt__http_open(&s->http, cfg, "email", "smtps,smtp")) < 0)
-    goto fail;
+  if ((rc = gt__http_open(&s->http, cfg, "email", "smtps,smtp")) < 0) goto fail;
   CURL *c = s->http.curl;
   char from[300];
   snprintf(from, sizeof from, "<%s>", s->c.from_addr);
@@ -222,14 +215,12 @@ static int smtp_send(void *p, const gt_message *msg, gt_send_result *res) {
 done:
   curl_slist_free_all(hdrs);
   curl_mime_free(mime);
-  if (rc < 0)
-    gt__fail(GT_ESEND, "%s", res->detail);
+  if (rc < 0) gt__fail(GT_ESEND, "%s", res->detail);
   return rc;
 }
 
 static const gt_backend_ops smtp_ops = {
-    .name = "email", .open = smtp_open, .send = smtp_send,
-    .close = smtp_close};
+    .name = "email", .open = smtp_open, .send = smtp_send, .close = smtp_close};
 
 static int email_open(const gt_config *cfg, void **state) {
   *state = NULL;
@@ -242,8 +233,7 @@ static int email_open(const gt_config *cfg, void **state) {
   else
     return gt__fail(GT_EINVAL, "email.transport: must be smtp or infobip");
   email_state *e = calloc(1, sizeof *e);
-  if (!e)
-    return gt__fail(GT_ENOMEM, "email: out of memory");
+  if (!e) return gt__fail(GT_ENOMEM, "email: out of memory");
   int rc = impl->open(cfg, &e->state);
   if (rc < 0) {
     free(e);
@@ -261,8 +251,7 @@ static int email_send(void *p, const gt_message *msg, gt_send_result *res) {
 
 static void email_close(void *p) {
   email_state *e = p;
-  if (!e)
-    return;
+  if (!e) return;
   e->impl->close(e->state);
   free(e);
 }

@@ -14,27 +14,26 @@
  * program may open backends from several threads (the worker, gt tool). */
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc = CURLE_OK;
-static void global_init(void) { global_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
+static void global_init(void) {
+  global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
 
 int gt__http_header(struct curl_slist **list, const char *name,
                     const char *value) {
   size_t n = strlen(name) + strlen(value) + 3;
   char *line = malloc(n);
-  if (!line)
-    return 0;
+  if (!line) return 0;
   snprintf(line, n, "%s: %s", name, value);
   struct curl_slist *l = curl_slist_append(*list, line);
   free(line);
-  if (!l)
-    return 0;
+  if (!l) return 0;
   *list = l;
   return 1;
 }
 
 void gt__http_sanitize(char *dst, size_t dstsz, const char *src, size_t n) {
   size_t j = 0;
-  if (!dstsz)
-    return;
+  if (!dstsz) return;
   for (size_t i = 0; src && i < n && src[i] && j + 1 < dstsz; i++) {
     unsigned char c = (unsigned char)src[i];
     dst[j++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
@@ -54,8 +53,7 @@ int gt__http_open(gt_http *h, const gt_config *cfg, const char *section,
   const char *ca = gt__config_get(cfg, key);
   if (ca) {
     FILE *f = fopen(ca, "r");
-    if (!f)
-      return gt__fail(GT_EINVAL, "%s: cannot read %s", key, ca);
+    if (!f) return gt__fail(GT_EINVAL, "%s: cannot read %s", key, ca);
     fclose(f);
     if (!(h->ca_file = strdup(ca)))
       return gt__fail(GT_ENOMEM, "%s: out of memory", key);
@@ -77,48 +75,42 @@ int gt__http_open(gt_http *h, const gt_config *cfg, const char *section,
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
   curl_easy_setopt(c, CURLOPT_USERAGENT, "garbage-texts/" GT_VERSION_STRING);
-  if (h->ca_file)
-    curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
+  if (h->ca_file) curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
   return 0;
 }
 
 void gt__http_close(gt_http *h) {
-  if (h->curl)
-    curl_easy_cleanup(h->curl);
+  if (h->curl) curl_easy_cleanup(h->curl);
   free(h->ca_file);
   memset(h, 0, sizeof *h);
 }
 
 int gt__http_host_is_loopback(const char *host) {
-  if (!host)
-    return 0;
-  if (strcasecmp(host, "localhost") == 0)
-    return 1;
+  if (!host) return 0;
+  if (strcasecmp(host, "localhost") == 0) return 1;
   char buf[64];
   size_t n = strlen(host);
-  if (n >= sizeof buf)
-    return 0;
+  if (n >= sizeof buf) return 0;
   memcpy(buf, host, n + 1);
   if (n >= 2 && buf[0] == '[' && buf[n - 1] == ']') { /* libcurl keeps [] */
     buf[n - 1] = '\0';
     struct in6_addr a6;
-    return inet_pton(AF_INET6, buf + 1, &a6) == 1 &&
-           IN6_IS_ADDR_LOOPBACK(&a6);
+    return inet_pton(AF_INET6, buf + 1, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
   }
   struct in_addr a4;
-  if (inet_pton(AF_INET, buf, &a4) == 1)
-    return (ntohl(a4.s_addr) >> 24) == 127;
+  if (inet_pton(AF_INET, buf, &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
   return 0;
 }
 
 int gt__http_url(const char *key, const char *in, char **out) {
   *out = NULL;
-  if (!in || !*in)
-    return gt__fail(GT_EINVAL, "%s: required", key);
+  if (!in || !*in) return gt__fail(GT_EINVAL, "%s: required", key);
   for (const char *p = in; *p; p++)
     if ((unsigned char)*p <= 0x20 || *p == 0x7f)
-      return gt__fail(GT_EINVAL, "%s: must not contain spaces or control "
-                                 "characters", key);
+      return gt__fail(GT_EINVAL,
+                      "%s: must not contain spaces or control "
+                      "characters",
+                      key);
   int rc = 0;
   char *withscheme = NULL;
   if (!strstr(in, "://")) {
@@ -146,8 +138,10 @@ int gt__http_url(const char *key, const char *in, char **out) {
       goto done;
     }
     if (!gt__http_host_is_loopback(host)) {
-      rc = gt__fail(GT_EINVAL, "%s: plain http:// is refused except for "
-                               "loopback hosts; use https://", key);
+      rc = gt__fail(GT_EINVAL,
+                    "%s: plain http:// is refused except for "
+                    "loopback hosts; use https://",
+                    key);
       goto done;
     }
   }
@@ -173,11 +167,9 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
   gt_http_reply *r = ud;
   size_t n = size * nmemb;
   /* A reply larger than this is not one we need to read in full. */
-  if (r->len + n > (1u << 20))
-    return 0;
+  if (r->len + n > (1u << 20)) return 0;
   char *b = realloc(r->body, r->len + n + 1);
-  if (!b)
-    return 0;
+  if (!b) return 0;
   memcpy(b + r->len, data, n);
   r->len += n;
   b[r->len] = '\0';
@@ -197,13 +189,11 @@ static long parse_retry_after(CURL *c) {
   if (isdigit((unsigned char)*v)) {
     char *end;
     long s = strtol(v, &end, 10);
-    if (s < 0 || s > 86400)
-      return -1;
+    if (s < 0 || s > 86400) return -1;
     return s * 1000;
   }
   time_t when = curl_getdate(v, NULL);
-  if (when == (time_t)-1)
-    return -1;
+  if (when == (time_t)-1) return -1;
   time_t now = time(NULL);
   return when > now ? (long)(when - now) * 1000 : 0;
 }
@@ -223,8 +213,7 @@ int gt__http_perform(gt_http *h, gt_http_reply *r) {
   curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, r);
   r->code = curl_easy_perform(h->curl);
   curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &r->status);
-  if (r->code != CURLE_OK)
-    return -1;
+  if (r->code != CURLE_OK) return -1;
   r->retry_after_ms = parse_retry_after(h->curl);
   return 0;
 }

@@ -16,9 +16,9 @@ typedef struct gt_http {
 } gt_http;
 
 typedef struct gt_http_reply {
-  CURLcode code;       /* transport result */
-  long status;         /* HTTP status or SMTP reply code; 0 if none */
-  char *body;          /* NUL-terminated, never NULL after a request */
+  CURLcode code; /* transport result */
+  long status;   /* HTTP status or SMTP reply code; 0 if none */
+  char *body;    /* NUL-terminated, never NULL after a request */
   size_t len;
   long retry_after_ms; /* -1 when the server sent no usable Retry-After */
 } gt_http_reply;
@@ -51,8 +51,7 @@ GT_HIDDEN int gt__http_perform(gt_http *h, gt_http_reply *r);
 /* Fills res for a transport failure: retryable for timeouts and connection
  * trouble, permanent for certificate problems. Returns -GT_ESEND. */
 GT_HIDDEN int gt__http_transport_fail(const gt_http *h, const gt_http_reply *r,
-                                      const char *backend,
-                                      gt_send_result *res);
+                                      const char *backend, gt_send_result *res);
 
 /* True for statuses worth retrying: 429 and 5xx. */
 GT_HIDDEN int gt__http_status_retryable(long status);

@@ -13,8 +13,7 @@ static const char *jstr(json_t *o, const char *key) {
 /* A destination number or address, whichever the API version calls it. */
 static const char *message_to(json_t *m) {
   const char *to = jstr(m, "destination"); /* SMS v3 */
-  if (!*to)
-    to = jstr(m, "to"); /* SMS v2, Email v3 */
+  if (!*to) to = jstr(m, "to");            /* SMS v2, Email v3 */
   return to;
 }
 
@@ -39,14 +38,13 @@ static int success(const char *backend, json_t *root, gt_send_result *res) {
       }
     } else {
       accepted++;
-      if (!*status_name)
-        status_name = jstr(st, "name");
+      if (!*status_name) status_name = jstr(st, "name");
     }
   }
   if (!accepted && !failed) {
     res->retryable = false;
-    snprintf(res->detail, sizeof res->detail,
-             "%s: the reply lists no messages", backend);
+    snprintf(res->detail, sizeof res->detail, "%s: the reply lists no messages",
+             backend);
     return -GT_ESEND;
   }
   if (failed) {
@@ -60,9 +58,8 @@ static int success(const char *backend, json_t *root, gt_send_result *res) {
   char name[80];
   gt__http_sanitize(name, sizeof name, status_name, 79);
   snprintf(res->detail, sizeof res->detail, "%s: accepted for %zu %s%s%s",
-           backend, accepted,
-           accepted == 1 ? "destination" : "destinations", *name ? ": " : "",
-           name);
+           backend, accepted, accepted == 1 ? "destination" : "destinations",
+           *name ? ": " : "", name);
   return 0;
 }
 
@@ -75,8 +72,7 @@ static void describe_error(json_t *root, char *buf, size_t n) {
     gt__http_sanitize(text, sizeof text, jstr(se, "text"), 199);
     const char *field;
     json_t *msgs;
-    json_object_foreach(json_object_get(se, "validationErrors"), field,
-                        msgs) {
+    json_object_foreach(json_object_get(se, "validationErrors"), field, msgs) {
       char f[60], v[120];
       gt__http_sanitize(f, sizeof f, field, 59);
       gt__http_sanitize(v, sizeof v, json_string_value(json_array_get(msgs, 0)),
@@ -96,8 +92,7 @@ static void describe_error(json_t *root, char *buf, size_t n) {
     }
   }
   if (*code || *text)
-    snprintf(buf, n, "%s%s%s%s", code, *code && *text ? ": " : "", text,
-             extra);
+    snprintf(buf, n, "%s%s%s%s", code, *code && *text ? ": " : "", text, extra);
   else
     snprintf(buf, n, "no error details in the reply");
 }
@@ -107,8 +102,8 @@ int gt__infobip_verdict(const char *backend, const gt_http_reply *r,
   res->retryable = false;
   res->retry_after_ms = -1;
   json_error_t jerr;
-  json_t *root = r->body && r->len ? json_loadb(r->body, r->len, 0, &jerr)
-                                   : NULL;
+  json_t *root =
+      r->body && r->len ? json_loadb(r->body, r->len, 0, &jerr) : NULL;
   int rc;
   if (r->status >= 200 && r->status < 300) {
     rc = success(backend, root, res);
@@ -120,7 +115,7 @@ int gt__infobip_verdict(const char *backend, const gt_http_reply *r,
       gt__http_sanitize(why, sizeof why, r->body ? r->body : "", 200);
     res->retryable = gt__http_status_retryable(r->status);
     res->retry_after_ms = r->retry_after_ms;
-    const char *hint = r->status == 401 ? " (check the api_key)"
+    const char *hint = r->status == 401   ? " (check the api_key)"
                        : r->status == 404 ? " (check the base_url)"
                                           : "";
     snprintf(res->detail, sizeof res->detail, "%s: HTTP %ld: %s%s", backend,

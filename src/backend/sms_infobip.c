@@ -23,8 +23,7 @@ typedef struct sms_state {
 
 static void sms_close(void *p) {
   sms_state *s = p;
-  if (!s)
-    return;
+  if (!s) return;
   gt__http_close(&s->http);
   free(s->url);
   curl_slist_free_all(s->headers);
@@ -43,20 +42,17 @@ static int parse_number(const char *in, size_t n, char **out) {
   for (size_t i = 0; i < n; i++) {
     char c = in[i];
     if (isdigit((unsigned char)c)) {
-      if (d + 1 >= sizeof digits)
-        return -1;
+      if (d + 1 >= sizeof digits) return -1;
       digits[d++] = c;
     } else if (c == '+' && d == 0) {
       for (size_t j = 0; j < i; j++)
-        if (in[j] != ' ')
-          return -1;
+        if (in[j] != ' ') return -1;
     } else if (c != ' ' && c != '-' && c != '.' && c != '(' && c != ')') {
       return -1;
     }
   }
   digits[d] = '\0';
-  if (d < 8 || d > 15 || digits[0] == '0')
-    return -1;
+  if (d < 8 || d > 15 || digits[0] == '0') return -1;
   return (*out = strdup(digits)) ? 0 : -2;
 }
 
@@ -74,8 +70,7 @@ static int parse_to(sms_state *s, const char *list) {
     size_t n = e ? (size_t)(e - p) : strlen(p);
     size_t item = s->nto + 1;
     int rc = parse_number(p, n, &s->to[s->nto]);
-    if (rc == -2)
-      return gt__fail(GT_ENOMEM, "sms.to: out of memory");
+    if (rc == -2) return gt__fail(GT_ENOMEM, "sms.to: out of memory");
     if (rc < 0)
       return gt__fail(GT_EINVAL,
                       "sms.to: number %zu is not a phone number in "
@@ -83,8 +78,7 @@ static int parse_to(sms_state *s, const char *list) {
                       "code, e.g. +41 79 302 67 27)",
                       item);
     s->nto++;
-    if (!e)
-      break;
+    if (!e) break;
     p = e + 1;
   }
   return 0;
@@ -92,25 +86,21 @@ static int parse_to(sms_state *s, const char *list) {
 
 static int check_from(const char *from) {
   size_t n = strlen(from);
-  if (n < 1 || n > 64)
-    return -1;
+  if (n < 1 || n > 64) return -1;
   for (size_t i = 0; i < n; i++)
-    if ((unsigned char)from[i] < 0x20 || from[i] == 0x7f)
-      return -1;
+    if ((unsigned char)from[i] < 0x20 || from[i] == 0x7f) return -1;
   return 0;
 }
 
 static int sms_open(const gt_config *cfg, void **state) {
   *state = NULL;
   sms_state *s = calloc(1, sizeof *s);
-  if (!s)
-    return gt__fail(GT_ENOMEM, "sms: out of memory");
+  if (!s) return gt__fail(GT_ENOMEM, "sms: out of memory");
   int rc;
   char *base = NULL;
   const char *key = gt__config_get(cfg, "sms.api_key");
   const char *from = gt__config_get(cfg, "sms.from");
-  if (!from)
-    from = "GarbageTexts";
+  if (!from) from = "GarbageTexts";
   if ((rc = gt__config_u64(cfg, "sms.api", 3, 2, 3, &s->api)) < 0 ||
       (rc = gt__config_u64(cfg, "sms.max_segments", 1, 1, 10,
                            &s->max_segments)) < 0 ||
@@ -132,8 +122,7 @@ static int sms_open(const gt_config *cfg, void **state) {
                              "characters");
     goto fail;
   }
-  if ((rc = parse_to(s, gt__config_get(cfg, "sms.to"))) < 0)
-    goto fail;
+  if ((rc = parse_to(s, gt__config_get(cfg, "sms.to"))) < 0) goto fail;
   const char *path = s->api == 2 ? "/sms/2/text/advanced" : "/sms/3/messages";
   size_t n = strlen(base) + strlen(path) + 1;
   char *auth = malloc(strlen(key) + 5);
@@ -152,8 +141,7 @@ static int sms_open(const gt_config *cfg, void **state) {
     rc = gt__fail(GT_ENOMEM, "sms: out of memory");
     goto fail;
   }
-  if ((rc = gt__http_open(&s->http, cfg, "sms", "https,http")) < 0)
-    goto fail;
+  if ((rc = gt__http_open(&s->http, cfg, "sms", "https,http")) < 0) goto fail;
   free(base);
   *state = s;
   return 0;
@@ -168,12 +156,11 @@ static json_t *sms_body(const sms_state *s, const char *text) {
   json_t *dests = json_array();
   for (size_t i = 0; i < s->nto; i++)
     json_array_append_new(dests, json_pack("{s:s}", "to", s->to[i]));
-  json_t *msg =
-      s->api == 2
-          ? json_pack("{s:s, s:o, s:s}", "from", s->from, "destinations",
-                      dests, "text", text)
-          : json_pack("{s:s, s:o, s:{s:s}}", "sender", s->from,
-                      "destinations", dests, "content", "text", text);
+  json_t *msg = s->api == 2
+                    ? json_pack("{s:s, s:o, s:s}", "from", s->from,
+                                "destinations", dests, "text", text)
+                    : json_pack("{s:s, s:o, s:{s:s}}", "sender", s->from,
+                                "destinations", dests, "content", "text", text);
   return json_pack("{s:[o]}", "messages", msg);
 }
 
@@ -193,14 +180,13 @@ static int sms_send(void *p, const gt_message *msg, gt_send_result *res) {
     return gt__fail(GT_ESEND, "%s", res->detail);
   }
   gt_http_reply r = {0};
-  int rc = gt__http_post(&s->http, s->url, s->headers, json, strlen(json),
-                         NULL, &r) < 0
+  int rc = gt__http_post(&s->http, s->url, s->headers, json, strlen(json), NULL,
+                         &r) < 0
                ? gt__http_transport_fail(&s->http, &r, "sms", res)
                : gt__infobip_verdict("sms", &r, res);
   gt__http_reply_free(&r);
   free(json);
-  if (rc < 0)
-    gt__fail(GT_ESEND, "%s", res->detail);
+  if (rc < 0) gt__fail(GT_ESEND, "%s", res->detail);
   return rc;
 }
 

@@ -9,15 +9,15 @@
 /* GSM 03.38 basic table, as Unicode, minus ASCII letters and digits that
  * are handled by range. */
 static const uint16_t gsm_basic[] = {
-    '@',  0xA3, '$',  0xA5, 0xE8, 0xE9, 0xF9, 0xEC, 0xF2, 0xC7, '\n', 0xD8,
-    0xF8, '\r', 0xC5, 0xE5, 0x394, '_', 0x3A6, 0x393, 0x39B, 0x3A9, 0x3A0,
-    0x3A8, 0x3A3, 0x398, 0x39E, 0xC6, 0xE6, 0xDF, 0xC9, ' ', '!', '"', '#',
-    0xA4, '%', '&', '\'', '(', ')', '*', '+', ',', '-', '.', '/', ':', ';',
-    '<', '=', '>', '?', 0xA1, 0xC4, 0xD6, 0xD1, 0xDC, 0xA7, 0xBF, 0xE4, 0xF6,
-    0xF1, 0xFC, 0xE0};
+    '@',   0xA3,  '$',   0xA5,  0xE8,  0xE9,  0xF9, 0xEC,  0xF2,  0xC7,  '\n',
+    0xD8,  0xF8,  '\r',  0xC5,  0xE5,  0x394, '_',  0x3A6, 0x393, 0x39B, 0x3A9,
+    0x3A0, 0x3A8, 0x3A3, 0x398, 0x39E, 0xC6,  0xE6, 0xDF,  0xC9,  ' ',   '!',
+    '"',   '#',   0xA4,  '%',   '&',   '\'',  '(',  ')',   '*',   '+',   ',',
+    '-',   '.',   '/',   ':',   ';',   '<',   '=',  '>',   '?',   0xA1,  0xC4,
+    0xD6,  0xD1,  0xDC,  0xA7,  0xBF,  0xE4,  0xF6, 0xF1,  0xFC,  0xE0};
 /* Extension table: each costs an escape septet too. */
-static const uint16_t gsm_ext[] = {0x0C, '^', '{', '}', '\\', '[', '~', ']',
-                                   '|', 0x20AC};
+static const uint16_t gsm_ext[] = {0x0C, '^', '{', '}', '\\',
+                                   '[',  '~', ']', '|', 0x20AC};
 
 /* Septets for code point cp in GSM-7, or 0 if it has none. */
 static int gsm_cost(uint32_t cp) {
@@ -25,11 +25,9 @@ static int gsm_cost(uint32_t cp) {
       (cp >= '0' && cp <= '9'))
     return 1;
   for (size_t i = 0; i < sizeof gsm_basic / sizeof *gsm_basic; i++)
-    if (gsm_basic[i] == cp)
-      return 1;
+    if (gsm_basic[i] == cp) return 1;
   for (size_t i = 0; i < sizeof gsm_ext / sizeof *gsm_ext; i++)
-    if (gsm_ext[i] == cp)
-      return 2;
+    if (gsm_ext[i] == cp) return 2;
   return 0;
 }
 
@@ -52,15 +50,12 @@ static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp) {
     *cp = 0xFFFD;
     return 1;
   }
-  if (len > n)
-    goto bad;
+  if (len > n) goto bad;
   for (size_t i = 1; i < len; i++) {
-    if ((s[i] & 0xC0) != 0x80)
-      goto bad;
+    if ((s[i] & 0xC0) != 0x80) goto bad;
     v = (v << 6) | (s[i] & 0x3F);
   }
-  if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-    goto bad;
+  if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) goto bad;
   *cp = v;
   return len;
 bad:
@@ -74,8 +69,7 @@ gt_sms_count gt__sms_count(const char *text, size_t len) {
   uint32_t cp;
   for (size_t i = 0; i < len && !r.ucs2;) {
     i += utf8_next(s + i, len - i, &cp);
-    if (!gsm_cost(cp))
-      r.ucs2 = true;
+    if (!gsm_cost(cp)) r.ucs2 = true;
   }
   size_t single = r.ucs2 ? 70 : 160, part = r.ucs2 ? 67 : 153;
   /* Pack greedily: an escape pair or a surrogate pair is never split across
@@ -91,8 +85,7 @@ gt_sms_count gt__sms_count(const char *text, size_t len) {
     }
     used += cost;
   }
-  if (r.units <= single)
-    r.segments = r.units ? 1 : 0;
+  if (r.units <= single) r.segments = r.units ? 1 : 0;
   return r;
 }
 
@@ -113,10 +106,8 @@ static char *join(const char *text, size_t n, const char *suffix) {
 
 char *gt__sms_fit(const char *text, size_t max_segments) {
   size_t len = strlen(text);
-  if (max_segments == 0)
-    max_segments = 1;
-  if (fits(text, len, max_segments))
-    return strdup(text);
+  if (max_segments == 0) max_segments = 1;
+  if (fits(text, len, max_segments)) return strdup(text);
   /* Item boundaries: every ", ". Try the longest prefix first. */
   size_t items = 1;
   const char *last = text;
@@ -134,16 +125,13 @@ char *gt__sms_fit(const char *text, size_t max_segments) {
     const char *q = NULL;
     for (const char *s = text; (s = strstr(s, ", ")) && s < p; s += 2)
       q = s;
-    if (!q)
-      break;
+    if (!q) break;
     kept--;
     char suffix[40];
     snprintf(suffix, sizeof suffix, " +%zu more", items - kept + extra);
     char *cand = join(text, (size_t)(q - text), suffix);
-    if (!cand)
-      return NULL;
-    if (fits(cand, strlen(cand), max_segments))
-      return cand;
+    if (!cand) return NULL;
+    if (fits(cand, strlen(cand), max_segments)) return cand;
     free(cand);
     p = q;
   }
@@ -159,8 +147,7 @@ char *gt__sms_fit(const char *text, size_t max_segments) {
       break;
     }
     char *cand = join(text, mid, "...");
-    if (!cand)
-      return NULL;
+    if (!cand) return NULL;
     bool ok = fits(cand, strlen(cand), max_segments);
     free(cand);
     if (ok)

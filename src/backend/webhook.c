@@ -19,8 +19,7 @@ typedef struct webhook_state {
 
 static void webhook_close(void *p) {
   webhook_state *s = p;
-  if (!s)
-    return;
+  if (!s) return;
   gt__http_close(&s->http);
   free(s->url);
   if (s->secret) {
@@ -36,8 +35,7 @@ static void webhook_close(void *p) {
 static int webhook_open(const gt_config *cfg, void **state) {
   *state = NULL;
   webhook_state *s = calloc(1, sizeof *s);
-  if (!s)
-    return gt__fail(GT_ENOMEM, "webhook: out of memory");
+  if (!s) return gt__fail(GT_ENOMEM, "webhook: out of memory");
   int rc;
   const char *secret = gt__config_get(cfg, "webhook.secret");
   if ((rc = gt__http_url("webhook.url", gt__config_get(cfg, "webhook.url"),
@@ -76,16 +74,13 @@ static int sign(const webhook_state *s, const char *ts, const char *body,
                                 s->secret_len);
   if (!rc)
     rc = mbedtls_md_hmac_update(&ctx, (const unsigned char *)ts, strlen(ts));
+  if (!rc) rc = mbedtls_md_hmac_update(&ctx, (const unsigned char *)".", 1);
   if (!rc)
-    rc = mbedtls_md_hmac_update(&ctx, (const unsigned char *)".", 1);
-  if (!rc)
-    rc = mbedtls_md_hmac_update(&ctx, (const unsigned char *)body,
-                                strlen(body));
-  if (!rc)
-    rc = mbedtls_md_hmac_finish(&ctx, mac);
+    rc =
+        mbedtls_md_hmac_update(&ctx, (const unsigned char *)body, strlen(body));
+  if (!rc) rc = mbedtls_md_hmac_finish(&ctx, mac);
   mbedtls_md_free(&ctx);
-  if (rc)
-    return -1;
+  if (rc) return -1;
   for (int i = 0; i < 32; i++)
     snprintf(out + 2 * i, 3, "%02x", mac[i]);
   return 0;
@@ -94,8 +89,7 @@ static int sign(const webhook_state *s, const char *ts, const char *body,
 /* The batch object (when there is one) plus the rendered text. */
 static char *webhook_body(const gt_message *msg) {
   json_t *o = msg->batch ? gt__batch_json(msg->batch) : json_object();
-  if (!o)
-    return NULL;
+  if (!o) return NULL;
   json_object_set_new(o, "text", json_string(msg->text ? msg->text : ""));
   char *out = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
   json_decref(o);
@@ -109,8 +103,7 @@ static int webhook_send(void *p, const gt_message *msg, gt_send_result *res) {
   res->detail[0] = '\0';
   char *body = webhook_body(msg);
   struct curl_slist *hdrs = NULL;
-  int ok = body &&
-           gt__http_header(&hdrs, "Content-Type", "application/json") &&
+  int ok = body && gt__http_header(&hdrs, "Content-Type", "application/json") &&
            gt__http_header(&hdrs, "Accept", "application/json, */*");
   if (ok && s->secret) {
     char ts[32], hex[65], sig[80];
@@ -132,8 +125,7 @@ static int webhook_send(void *p, const gt_message *msg, gt_send_result *res) {
         0) {
       rc = gt__http_transport_fail(&s->http, &r, "webhook", res);
     } else if (r.status >= 200 && r.status < 300) {
-      snprintf(res->detail, sizeof res->detail, "webhook: HTTP %ld",
-               r.status);
+      snprintf(res->detail, sizeof res->detail, "webhook: HTTP %ld", r.status);
     } else {
       char why[200];
       gt__http_sanitize(why, sizeof why, r.body, 160);
@@ -147,8 +139,7 @@ static int webhook_send(void *p, const gt_message *msg, gt_send_result *res) {
   }
   curl_slist_free_all(hdrs);
   free(body);
-  if (rc < 0)
-    gt__fail(GT_ESEND, "%s", res->detail);
+  if (rc < 0) gt__fail(GT_ESEND, "%s", res->detail);
   return rc;
 }
 

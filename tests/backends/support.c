@@ -23,19 +23,18 @@ static void sleep_ms(int ms) {
 static char pki_dir[256];
 
 static void rm_rf(const char *dir) {
-  if (!dir[0] || strncmp(dir, "/tmp/gt-", 8) != 0)
-    return;
+  if (!dir[0] || strncmp(dir, "/tmp/gt-", 8) != 0) return;
   char cmd[400];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  if (system(cmd) != 0)
-    fprintf(stderr, "cannot remove %s\n", dir);
+  if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", dir);
 }
 
-static void pki_cleanup(void) { rm_rf(pki_dir); }
+static void pki_cleanup(void) {
+  rm_rf(pki_dir);
+}
 
 const char *test_pki(void) {
-  if (pki_dir[0])
-    return pki_dir;
+  if (pki_dir[0]) return pki_dir;
   char tmpl[] = "/tmp/gt-pki-XXXXXX";
   cr_assert_not_null(mkdtemp(tmpl));
   char cmd[512];
@@ -95,11 +94,11 @@ void server_start(test_server *s, const char *script, bool tls,
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, s->log,
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&fa, 1, s->log, O_WRONLY | O_CREAT | O_TRUNC,
+                                   0600);
   posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  int rc = posix_spawn(&s->pid, argv[0], &fa, NULL, (char *const *)argv,
-                       environ);
+  int rc =
+      posix_spawn(&s->pid, argv[0], &fa, NULL, (char *const *)argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   cr_assert_eq(rc, 0, "cannot start %s: %s", script, strerror(rc));
   for (int waited = 0; waited < 15000; waited += 20) {
@@ -107,8 +106,7 @@ void server_start(test_server *s, const char *script, bool tls,
     if (p) {
       s->port = atoi(p);
       free(p);
-      if (s->port > 0)
-        return;
+      if (s->port > 0) return;
     }
     int st;
     if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
@@ -123,8 +121,7 @@ void server_start(test_server *s, const char *script, bool tls,
 }
 
 static void server_reap(test_server *s) {
-  if (s->pid <= 0)
-    return;
+  if (s->pid <= 0) return;
   kill(s->pid, SIGTERM);
   for (int i = 0; i < 250; i++) {
     if (waitpid(s->pid, NULL, WNOHANG) == s->pid) {
@@ -148,14 +145,12 @@ void server_stop(test_server *s) {
 json_t *server_records(const test_server *s) {
   json_t *arr = json_array();
   FILE *f = fopen(s->record, "r");
-  if (!f)
-    return arr;
+  if (!f) return arr;
   char *line = NULL;
   size_t cap = 0;
   while (getline(&line, &cap, f) > 0) {
     json_t *j = json_loads(line, 0, NULL);
-    if (j)
-      json_array_append_new(arr, j);
+    if (j) json_array_append_new(arr, j);
   }
   free(line);
   fclose(f);
@@ -168,8 +163,7 @@ size_t server_wait_records(const test_server *s, size_t n, int timeout_ms) {
     json_t *r = server_records(s);
     have = json_array_size(r);
     json_decref(r);
-    if (have >= n || waited >= timeout_ms)
-      return have;
+    if (have >= n || waited >= timeout_ms) return have;
     sleep_ms(20);
   }
 }
@@ -199,11 +193,9 @@ int test_open(const char *name, const char *const *kv, void **state,
   int rc = 0;
   for (; kv && kv[0] && rc == 0; kv += 2)
     rc = gt_options_set(o, kv[0], kv[1]);
-  if (rc == 0)
-    rc = gt__config_build(o, cfg);
+  if (rc == 0) rc = gt__config_build(o, cfg);
   gt_options_free(o);
-  if (rc == 0)
-    rc = ops->open(cfg, state);
+  if (rc == 0) rc = ops->open(cfg, state);
   assert_no_secret("gt_last_error", gt_last_error());
   return rc;
 }
@@ -218,8 +210,7 @@ void test_batch(gt_batch *b, uint64_t collected) {
 
 char *slurp(const char *path) {
   FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
+  if (!f) return NULL;
   size_t cap = 4096, n = 0;
   char *buf = malloc(cap);
   size_t got;
@@ -235,18 +226,16 @@ char *slurp(const char *path) {
     }
   }
   fclose(f);
-  if (buf)
-    buf[n] = '\0';
+  if (buf) buf[n] = '\0';
   return buf;
 }
 
-static const char *const secrets[] = {SMS_KEY_OK, SMS_KEY_BAD, SMS_KEY_429,
-                                      SMS_KEY_500, SMTP_PASSWORD,
-                                      HOOK_SECRET, "SECRET", NULL};
+static const char *const secrets[] = {SMS_KEY_OK,  SMS_KEY_BAD,   SMS_KEY_429,
+                                      SMS_KEY_500, SMTP_PASSWORD, HOOK_SECRET,
+                                      "SECRET",    NULL};
 
 void assert_no_secret(const char *what, const char *text) {
-  if (!text)
-    return;
+  if (!text) return;
   for (size_t i = 0; secrets[i]; i++)
     cr_assert_null(strstr(text, secrets[i]), "%s leaks a secret: %s", what,
                    text);

@@ -48,7 +48,7 @@ static void sms_up(void) {
 }
 static void smtp_up(void) {
   capture_stderr();
-  const char *extra[] = {"--mode", "starttls", "--user", SMTP_USER,
+  const char *extra[] = {"--mode",     "starttls",    "--user", SMTP_USER,
                          "--password", SMTP_PASSWORD, NULL};
   server_start(&srv, "smtp_server.py", true, extra);
   snprintf(url, sizeof url, "smtp://127.0.0.1:%d", srv.port);
@@ -80,9 +80,15 @@ static __attribute__((noinline)) void scrub_stack(void) {
 /* The same program for every backend: init, allocate, drop, collect. */
 static size_t workload(const char *const *kv) {
   gt_options *o = gt_options_new();
-  const char *common[] = {"gt.rate_per_minute", "0", "gt.retry_max", "0",
-                          "gt.batch_window_ms", "600000", "gt.timeout_ms",
-                          "5000", NULL};
+  const char *common[] = {"gt.rate_per_minute",
+                          "0",
+                          "gt.retry_max",
+                          "0",
+                          "gt.batch_window_ms",
+                          "600000",
+                          "gt.timeout_ms",
+                          "5000",
+                          NULL};
   for (const char *const *p = common; *p; p += 2)
     cr_assert_eq(gt_options_set(o, p[0], p[1]), 0, "%s", gt_last_error());
   for (; *kv; kv += 2)
@@ -105,10 +111,17 @@ static const char *sms_text(json_t *rec) {
 }
 
 Test(e2e_sms, collected_objects_arrive_as_one_sms) {
-  const char *kv[] = {"gt.backend", "sms", "sms.base_url", url,
-                      "sms.api_key", SMS_KEY_OK, "sms.to",
-                      "+41 79 302 67 27", "sms.ca_file",
-                      test_pki_file("ca.pem"), NULL};
+  const char *kv[] = {"gt.backend",
+                      "sms",
+                      "sms.base_url",
+                      url,
+                      "sms.api_key",
+                      SMS_KEY_OK,
+                      "sms.to",
+                      "+41 79 302 67 27",
+                      "sms.ca_file",
+                      test_pki_file("ca.pem"),
+                      NULL};
   cr_assert_eq(workload(kv), 5);
   cr_assert_eq(server_wait_records(&srv, 1, 5000), 1);
   json_t *r = server_records(&srv);
@@ -122,9 +135,17 @@ Test(e2e_sms, collected_objects_arrive_as_one_sms) {
 }
 
 Test(e2e_sms, wrong_key_fails_but_counts_stay) {
-  const char *kv[] = {"gt.backend", "sms", "sms.base_url", url,
-                      "sms.api_key", SMS_KEY_BAD, "sms.to", "41793026727",
-                      "sms.ca_file", test_pki_file("ca.pem"), NULL};
+  const char *kv[] = {"gt.backend",
+                      "sms",
+                      "sms.base_url",
+                      url,
+                      "sms.api_key",
+                      SMS_KEY_BAD,
+                      "sms.to",
+                      "41793026727",
+                      "sms.ca_file",
+                      test_pki_file("ca.pem"),
+                      NULL};
   cr_assert_eq(workload(kv), 5);
   gt_stats st;
   gt_get_stats(&st);
@@ -138,9 +159,17 @@ Test(e2e_sms, wrong_key_fails_but_counts_stay) {
 }
 
 Test(e2e_sms, untrusted_certificate_fails_but_counts_stay) {
-  const char *kv[] = {"gt.backend", "sms", "sms.base_url", url,
-                      "sms.api_key", SMS_KEY_OK, "sms.to", "41793026727",
-                      "sms.ca_file", test_pki_file("other-ca.pem"), NULL};
+  const char *kv[] = {"gt.backend",
+                      "sms",
+                      "sms.base_url",
+                      url,
+                      "sms.api_key",
+                      SMS_KEY_OK,
+                      "sms.to",
+                      "41793026727",
+                      "sms.ca_file",
+                      test_pki_file("other-ca.pem"),
+                      NULL};
   cr_assert_eq(workload(kv), 5);
   gt_stats st;
   gt_get_stats(&st);
@@ -166,17 +195,26 @@ Test(e2e_sms, bad_config_fails_gt_init_naming_the_key) {
     cr_expect_eq(rc, -GT_EINVAL, "%s", cases[i][0]);
     cr_expect(strstr(gt_last_error(), cases[i][0]), "%s", gt_last_error());
     assert_no_secret("gt_init error", gt_last_error());
-    if (rc == 0)
-      gt_shutdown(1000);
+    if (rc == 0) gt_shutdown(1000);
   }
 }
 
 Test(e2e_email, collected_objects_arrive_as_one_mail) {
-  const char *kv[] = {"gt.backend", "email", "email.url", url,
-                      "email.username", SMTP_USER, "email.password",
-                      SMTP_PASSWORD, "email.from", "gt@example.org",
-                      "email.to", "ops@example.org", "email.ca_file",
-                      test_pki_file("ca.pem"), NULL};
+  const char *kv[] = {"gt.backend",
+                      "email",
+                      "email.url",
+                      url,
+                      "email.username",
+                      SMTP_USER,
+                      "email.password",
+                      SMTP_PASSWORD,
+                      "email.from",
+                      "gt@example.org",
+                      "email.to",
+                      "ops@example.org",
+                      "email.ca_file",
+                      test_pki_file("ca.pem"),
+                      NULL};
   cr_assert_eq(workload(kv), 5);
   char path[400];
   snprintf(path, sizeof path, "%s/1.eml", srv.maildir);
@@ -191,9 +229,15 @@ Test(e2e_email, collected_objects_arrive_as_one_mail) {
 }
 
 Test(e2e_webhook, collected_objects_arrive_signed_with_counts) {
-  const char *kv[] = {"gt.backend", "webhook", "webhook.url", url,
-                      "webhook.secret", HOOK_SECRET, "webhook.ca_file",
-                      test_pki_file("ca.pem"), NULL};
+  const char *kv[] = {"gt.backend",
+                      "webhook",
+                      "webhook.url",
+                      url,
+                      "webhook.secret",
+                      HOOK_SECRET,
+                      "webhook.ca_file",
+                      test_pki_file("ca.pem"),
+                      NULL};
   cr_assert_eq(workload(kv), 5);
   cr_assert_eq(server_wait_records(&srv, 1, 5000), 1);
   json_t *r = server_records(&srv);
@@ -213,11 +257,23 @@ Test(e2e_webhook, fan_out_to_two_backends) {
   server_start(&sms, "infobip_mock.py", true, NULL);
   char base[64];
   snprintf(base, sizeof base, "https://127.0.0.1:%d", sms.port);
-  const char *kv[] = {"gt.backend", "webhook,sms", "webhook.url", url,
-                      "webhook.secret", HOOK_SECRET, "webhook.ca_file",
-                      test_pki_file("ca.pem"), "sms.base_url", base,
-                      "sms.api_key", SMS_KEY_OK, "sms.to", "41793026727",
-                      "sms.ca_file", test_pki_file("ca.pem"), NULL};
+  const char *kv[] = {"gt.backend",
+                      "webhook,sms",
+                      "webhook.url",
+                      url,
+                      "webhook.secret",
+                      HOOK_SECRET,
+                      "webhook.ca_file",
+                      test_pki_file("ca.pem"),
+                      "sms.base_url",
+                      base,
+                      "sms.api_key",
+                      SMS_KEY_OK,
+                      "sms.to",
+                      "41793026727",
+                      "sms.ca_file",
+                      test_pki_file("ca.pem"),
+                      NULL};
   cr_assert_eq(workload(kv), 5);
   cr_expect_eq(server_wait_records(&srv, 1, 5000), 1);
   cr_expect_eq(server_wait_records(&sms, 1, 5000), 1);

@@ -10,19 +10,25 @@ static test_server srv;
 static char url[80];
 
 static void smtp_up(const char *mode) {
-  const char *extra[] = {"--mode", mode, "--user", SMTP_USER, "--password",
-                         SMTP_PASSWORD, NULL};
+  const char *extra[] = {"--mode",     mode,          "--user", SMTP_USER,
+                         "--password", SMTP_PASSWORD, NULL};
   server_start(&srv, "smtp_server.py", true, extra);
   snprintf(url, sizeof url, "%s://127.0.0.1:%d",
            strcmp(mode, "smtps") == 0 ? "smtps" : "smtp", srv.port);
 }
-static void starttls_up(void) { smtp_up("starttls"); }
-static void smtps_up(void) { smtp_up("smtps"); }
+static void starttls_up(void) {
+  smtp_up("starttls");
+}
+static void smtps_up(void) {
+  smtp_up("smtps");
+}
 static void ib_up(void) {
   server_start(&srv, "infobip_mock.py", true, NULL);
   snprintf(url, sizeof url, "https://127.0.0.1:%d", srv.port);
 }
-static void down(void) { server_stop(&srv); }
+static void down(void) {
+  server_stop(&srv);
+}
 
 TestSuite(smtp, .init = starttls_up, .fini = down, .timeout = 30);
 TestSuite(smtps, .init = smtps_up, .fini = down, .timeout = 30);
@@ -48,14 +54,22 @@ static int send_kv(const char *const *kv, const char *text,
 
 static int smtp_send(const char *k, const char *v, const char *text,
                      gt_send_result *res) {
-  const char *kv[] = {"email.url", url,
-                      "email.username", SMTP_USER,
-                      "email.password", SMTP_PASSWORD,
-                      "email.from", "GT Tests <gt@example.org>",
-                      "email.to", "ops@example.org, dev@example.net",
-                      "email.ca_file", test_pki_file("ca.pem"),
-                      "gt.timeout_ms", "5000",
-                      k, v,
+  const char *kv[] = {"email.url",
+                      url,
+                      "email.username",
+                      SMTP_USER,
+                      "email.password",
+                      SMTP_PASSWORD,
+                      "email.from",
+                      "GT Tests <gt@example.org>",
+                      "email.to",
+                      "ops@example.org, dev@example.net",
+                      "email.ca_file",
+                      test_pki_file("ca.pem"),
+                      "gt.timeout_ms",
+                      "5000",
+                      k,
+                      v,
                       NULL};
   return send_kv(kv, text, res);
 }
@@ -155,22 +169,27 @@ Test(smtp, header_injection_and_bad_values_fail_at_open) {
       {"email.transport", "carrier-pigeon"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-    const char *kv[] = {"email.url", url,
-                        "email.username", SMTP_USER,
-                        "email.password", SMTP_PASSWORD,
-                        "email.from", "gt@example.org",
-                        "email.to", "ops@example.org",
-                        cases[i].k, cases[i].v,
+    const char *kv[] = {"email.url",
+                        url,
+                        "email.username",
+                        SMTP_USER,
+                        "email.password",
+                        SMTP_PASSWORD,
+                        "email.from",
+                        "gt@example.org",
+                        "email.to",
+                        "ops@example.org",
+                        cases[i].k,
+                        cases[i].v,
                         NULL};
     gt_config cfg;
     void *st = NULL;
-    cr_expect_eq(test_open("email", kv, &st, &cfg), -GT_EINVAL, "case %zu",
-                 i);
+    cr_expect_eq(test_open("email", kv, &st, &cfg), -GT_EINVAL, "case %zu", i);
     const char *want = strcmp(cases[i].k, "email.password") == 0
                            ? "email.password"
                            : cases[i].k;
-    cr_expect(strncmp(gt_last_error(), want, strlen(want)) == 0,
-              "case %zu: %s", i, gt_last_error());
+    cr_expect(strncmp(gt_last_error(), want, strlen(want)) == 0, "case %zu: %s",
+              i, gt_last_error());
     cr_expect_null(st);
     gt__config_free(&cfg);
   }
@@ -178,8 +197,7 @@ Test(smtp, header_injection_and_bad_values_fail_at_open) {
 
 Test(smtps, implicit_tls) {
   gt_send_result res;
-  cr_assert_eq(smtp_send(NULL, NULL, "over smtps", &res), 0, "%s",
-               res.detail);
+  cr_assert_eq(smtp_send(NULL, NULL, "over smtps", &res), 0, "%s", res.detail);
   char *m = delivered(1);
   cr_assert_not_null(m);
   cr_expect(strstr(m, "over smtps"), "%s", m);
@@ -187,13 +205,20 @@ Test(smtps, implicit_tls) {
 }
 
 static int ib_send(const char *key, const char *to, gt_send_result *res) {
-  const char *kv[] = {"email.transport", "infobip",
-                      "email.base_url", url,
-                      "email.api_key", key,
-                      "email.from", "GT <gt@example.org>",
-                      "email.to", to,
-                      "email.subject", "gt test",
-                      "email.ca_file", test_pki_file("ca.pem"),
+  const char *kv[] = {"email.transport",
+                      "infobip",
+                      "email.base_url",
+                      url,
+                      "email.api_key",
+                      key,
+                      "email.from",
+                      "GT <gt@example.org>",
+                      "email.to",
+                      to,
+                      "email.subject",
+                      "gt test",
+                      "email.ca_file",
+                      test_pki_file("ca.pem"),
                       NULL};
   return send_kv(kv, "5 objects collected", res);
 }

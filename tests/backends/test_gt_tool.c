@@ -27,7 +27,9 @@ static void up(void) {
   snprintf(base_env, sizeof base_env, "GT_SMS_BASE_URL=%s", base);
   snprintf(ca_env, sizeof ca_env, "GT_SMS_CA_FILE=%s", test_pki_file("ca.pem"));
 }
-static void down(void) { server_stop(&srv); }
+static void down(void) {
+  server_stop(&srv);
+}
 
 TestSuite(gt_tool, .init = up, .fini = down, .timeout = 60);
 
@@ -60,8 +62,7 @@ static int run(const char *const *args, const char *const *env, char **out) {
   cr_assert_eq(rc, 0);
   int st = 0;
   for (int waited = 0;; waited += 20) {
-    if (waitpid(pid, &st, WNOHANG) == pid)
-      break;
+    if (waitpid(pid, &st, WNOHANG) == pid) break;
     if (waited > 30000) {
       kill(pid, SIGKILL);
       waitpid(pid, &st, 0);
@@ -95,9 +96,9 @@ Test(gt_tool, help_documents_exit_codes) {
 
 Test(gt_tool, check_prints_values_and_hides_secrets) {
   char *out;
-  const char *a[] = {"-o", "gt.backend=sms,webhook",
-                     "-o", "webhook.url=http://127.0.0.1:9/hook",
-                     "-o", "webhook.secret=" HOOK_SECRET,
+  const char *a[] = {"-o",    "gt.backend=sms,webhook",
+                     "-o",    "webhook.url=http://127.0.0.1:9/hook",
+                     "-o",    "webhook.secret=" HOOK_SECRET,
                      "check", NULL};
   const char *env[] = {"GT_SMS_API_KEY=" SMS_KEY_OK, base_env, ca_env,
                        "GT_SMS_TO=+41 79 302 67 27", NULL};
@@ -115,8 +116,8 @@ Test(gt_tool, check_prints_values_and_hides_secrets) {
 Test(gt_tool, check_fails_on_bad_config) {
   char *out;
   const char *a[] = {"check", NULL};
-  const char *env[] = {"GT_BACKEND=sms", "GT_SMS_API_KEY=" SMS_KEY_OK,
-                       base_env, NULL};
+  const char *env[] = {"GT_BACKEND=sms", "GT_SMS_API_KEY=" SMS_KEY_OK, base_env,
+                       NULL};
   cr_assert_eq(run(a, env, &out), 2, "%s", out);
   cr_expect(strstr(out, "sms.to"), "%s", out);
   free(out);
@@ -125,8 +126,8 @@ Test(gt_tool, check_fails_on_bad_config) {
 Test(gt_tool, send_test_reaches_the_server) {
   char *out;
   const char *a[] = {"send-test", "hello from the test", NULL};
-  const char *env[] = {"GT_BACKEND=sms", "GT_SMS_API_KEY=" SMS_KEY_OK,
-                       base_env, ca_env, "GT_SMS_TO=41793026727", NULL};
+  const char *env[] = {"GT_BACKEND=sms", "GT_SMS_API_KEY=" SMS_KEY_OK, base_env,
+                       ca_env,           "GT_SMS_TO=41793026727",      NULL};
   cr_assert_eq(run(a, env, &out), 0, "%s", out);
   cr_expect(strstr(out, "sms: sent: sms: accepted for 1 destination"), "%s",
             out);
@@ -137,18 +138,18 @@ Test(gt_tool, send_test_reaches_the_server) {
       json_object_get(json_object_get(json_array_get(r, 0), "json"),
                       "messages"),
       0);
-  cr_expect_str_eq(
-      json_string_value(json_object_get(json_object_get(msg, "content"),
-                                        "text")),
-      "hello from the test");
+  cr_expect_str_eq(json_string_value(json_object_get(
+                       json_object_get(msg, "content"), "text")),
+                   "hello from the test");
   json_decref(r);
 }
 
 Test(gt_tool, send_test_reports_failures) {
   char *out;
   const char *a[] = {"send-test", NULL};
-  const char *env[] = {"GT_BACKEND=sms", "GT_SMS_API_KEY=" SMS_KEY_BAD,
-                       base_env, ca_env, "GT_SMS_TO=41793026727", NULL};
+  const char *env[] = {
+      "GT_BACKEND=sms", "GT_SMS_API_KEY=" SMS_KEY_BAD, base_env,
+      ca_env,           "GT_SMS_TO=41793026727",       NULL};
   cr_assert_eq(run(a, env, &out), 1, "%s", out);
   cr_expect(strstr(out, "FAILED"), "%s", out);
   cr_expect(strstr(out, "Invalid login details"), "%s", out);

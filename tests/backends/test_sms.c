@@ -14,16 +14,20 @@ static void up(void) {
   server_start(&srv, "infobip_mock.py", true, NULL);
   snprintf(base, sizeof base, "https://127.0.0.1:%d", srv.port);
 }
-static void down(void) { server_stop(&srv); }
+static void down(void) {
+  server_stop(&srv);
+}
 
 TestSuite(sms, .init = up, .fini = down, .timeout = 30);
 
 /* Opens sms with the usual keys plus overrides, sends text once. */
 static int send_once(const char *const *extra, const char *text,
                      gt_send_result *res) {
-  const char *kv[40] = {"sms.base_url", base, "sms.api_key", SMS_KEY_OK,
-                        "sms.to", "+41 79 302 67 27", "sms.ca_file",
-                        test_pki_file("ca.pem"), "gt.timeout_ms", "5000"};
+  const char *kv[40] = {"sms.base_url",  base,
+                        "sms.api_key",   SMS_KEY_OK,
+                        "sms.to",        "+41 79 302 67 27",
+                        "sms.ca_file",   test_pki_file("ca.pem"),
+                        "gt.timeout_ms", "5000"};
   size_t n = 10;
   for (; extra && *extra; extra++)
     kv[n++] = *extra;
@@ -54,8 +58,8 @@ static json_t *only_record(void) {
 
 Test(sms, v3_request_is_what_infobip_documents) {
   gt_send_result res;
-  cr_assert_eq(send_once(NULL, "3 objects collected: Node x3", &res), 0,
-               "%s", res.detail);
+  cr_assert_eq(send_once(NULL, "3 objects collected: Node x3", &res), 0, "%s",
+               res.detail);
   cr_assert(strstr(res.detail, "PENDING_ACCEPTED"), "%s", res.detail);
   json_t *r = only_record();
   cr_assert_str_eq(json_string_value(json_object_get(r, "path")),
@@ -79,11 +83,13 @@ Test(sms, v3_request_is_what_infobip_documents) {
 
 Test(sms, v2_request_and_every_destination) {
   gt_send_result res;
-  const char *extra[] = {"sms.api", "2", "sms.from", "GT Tests", "sms.to",
-                         "+41 79 302 67 27, 0041-44-668-18-00x", NULL};
+  const char *extra[] = {"sms.api",  "2",
+                         "sms.from", "GT Tests",
+                         "sms.to",   "+41 79 302 67 27, 0041-44-668-18-00x",
+                         NULL};
   /* "0041..." has a leading 0 and a letter: refused at open. */
-  const char *kv[] = {"sms.base_url", base, "sms.api_key", SMS_KEY_OK,
-                      extra[4], extra[5], NULL};
+  const char *kv[] = {"sms.base_url", base,     "sms.api_key", SMS_KEY_OK,
+                      extra[4],       extra[5], NULL};
   gt_config cfg;
   void *st;
   cr_assert_eq(test_open("sms", kv, &st, &cfg), -GT_EINVAL);
@@ -179,11 +185,10 @@ Test(sms, text_is_fitted_to_segments) {
   cr_assert_eq(send_once(extra, text, &res), 0, "%s", res.detail);
   json_t *r = only_record();
   const char *got = json_string_value(json_object_get(
-      json_object_get(json_array_get(
-                          json_object_get(json_object_get(r, "json"),
-                                          "messages"),
-                          0),
-                      "content"),
+      json_object_get(
+          json_array_get(
+              json_object_get(json_object_get(r, "json"), "messages"), 0),
+          "content"),
       "text"));
   cr_assert_not_null(got);
   gt_sms_count c = gt__sms_count(got, strlen(got));
@@ -209,9 +214,9 @@ Test(sms, bad_configuration_names_the_key) {
       {"sms.ca_file", "/nonexistent/ca.pem", "sms.ca_file"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-    const char *kv[] = {"sms.base_url", base, "sms.api_key", SMS_KEY_OK,
-                        "sms.to", "41793026727", cases[i].k, cases[i].v,
-                        NULL};
+    const char *kv[] = {"sms.base_url", base,       "sms.api_key",
+                        SMS_KEY_OK,     "sms.to",   "41793026727",
+                        cases[i].k,     cases[i].v, NULL};
     gt_config cfg;
     void *st = NULL;
     int rc = test_open("sms", kv, &st, &cfg);

@@ -6,7 +6,9 @@
 
 #include "backend/sms_text.h"
 
-static gt_sms_count count(const char *s) { return gt__sms_count(s, strlen(s)); }
+static gt_sms_count count(const char *s) {
+  return gt__sms_count(s, strlen(s));
+}
 
 static char *repeat(const char *unit, size_t n) {
   size_t u = strlen(unit);

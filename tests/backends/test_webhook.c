@@ -23,15 +23,18 @@ static void failing_up(void) {
   server_start(&srv, "webhook_receiver.py", true, extra);
   snprintf(url, sizeof url, "https://127.0.0.1:%d/hook", srv.port);
 }
-static void down(void) { server_stop(&srv); }
+static void down(void) {
+  server_stop(&srv);
+}
 
 TestSuite(webhook, .init = signed_up, .fini = down, .timeout = 30);
 TestSuite(webhook_plain, .init = plain_up, .fini = down, .timeout = 30);
 TestSuite(webhook_503, .init = failing_up, .fini = down, .timeout = 30);
 
 static int send_hook(const char *secret, const char *ca, gt_send_result *res) {
-  const char *kv[] = {"webhook.url", url, "webhook.secret", secret,
-                      "webhook.ca_file", ca, NULL};
+  const char *kv[] = {
+      "webhook.url", url, "webhook.secret", secret, "webhook.ca_file", ca,
+      NULL};
   if (!secret) {
     kv[2] = ca ? "webhook.ca_file" : NULL;
     kv[3] = ca;
@@ -79,9 +82,9 @@ Test(webhook, signed_post_verifies) {
 
 Test(webhook, wrong_secret_is_refused) {
   gt_send_result res;
-  cr_assert_eq(send_hook("hook-SECRET-not-the-right-one",
-                         test_pki_file("ca.pem"), &res),
-               -GT_ESEND);
+  cr_assert_eq(
+      send_hook("hook-SECRET-not-the-right-one", test_pki_file("ca.pem"), &res),
+      -GT_ESEND);
   cr_expect_not(res.retryable);
   cr_expect(strstr(res.detail, "HTTP 401"), "%s", res.detail);
   json_t *r = last_record();
@@ -120,8 +123,8 @@ Test(webhook_plain, unsigned_over_loopback_http) {
   cr_assert_eq(send_hook(NULL, NULL, &res), 0, "%s", res.detail);
   json_t *r = last_record();
   cr_expect(json_is_null(json_object_get(r, "verified")));
-  cr_expect_null(json_object_get(json_object_get(r, "headers"),
-                                 "X-GT-Signature"));
+  cr_expect_null(
+      json_object_get(json_object_get(r, "headers"), "X-GT-Signature"));
   json_decref(r);
 }
 
