@@ -103,12 +103,12 @@ static int send_one(const gt_backend_ops *ops, const gt_config *cfg, void *ud) {
   ops->close(st);
   gt__batch_free(&b);
   if (rc < 0) {
-    printf("%s: FAILED: %s%s\n", ops->name,
-           res.detail[0] ? res.detail : gt_last_error(),
-           res.retryable ? " (temporary; would be retried)" : "");
+    /* Details already start with the backend's name. */
+    printf("FAILED %s%s\n", res.detail[0] ? res.detail : gt_last_error(),
+           res.retryable ? " (temporary; the library would retry)" : "");
     return EXIT_DELIVERY;
   }
-  printf("%s: sent: %s\n", ops->name, res.detail[0] ? res.detail : "ok");
+  printf("sent   %s\n", res.detail[0] ? res.detail : ops->name);
   return EXIT_OK;
 }
 
