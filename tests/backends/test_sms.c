@@ -145,6 +145,11 @@ Test(sms, throttling_and_server_errors_are_retryable) {
   cr_assert(res.retryable);
   cr_assert_eq(res.retry_after_ms, 7000);
   cr_assert(strstr(res.detail, "HTTP 429: E429"), "%s", res.detail);
+  const char *kdate[] = {"sms.api_key", "ib-SECRET-429-date-1", NULL};
+  cr_assert_eq(send_once(kdate, "x", &res), -GT_ESEND);
+  cr_assert(res.retryable);
+  cr_assert(res.retry_after_ms > 25000 && res.retry_after_ms <= 31000, "%ld",
+            res.retry_after_ms);
   const char *k500[] = {"sms.api_key", SMS_KEY_500, "sms.api", "2", NULL};
   cr_assert_eq(send_once(k500, "x", &res), -GT_ESEND);
   cr_assert(res.retryable);

@@ -7,6 +7,7 @@ destination:
 
   key ib-SECRET-ok-*      accepted (status group 1 PENDING)
   key ib-SECRET-429-*     429 Too Many Requests, Retry-After: 7
+  key ib-SECRET-429-date* the same with Retry-After as an HTTP date (+30 s)
   key ib-SECRET-500-*     500 General error
   any other key           401 Invalid login details
   to 41000000000          REJECTED (group 5) REJECTED_DESTINATION_NOT_REGISTERED
@@ -19,9 +20,11 @@ official clients expect.
 """
 import email.parser
 import email.policy
+import email.utils
 import json
 import re
 import sys
+import time
 import uuid
 
 import common
@@ -167,6 +170,9 @@ class Handler(common.QuietHandler):
         if not m or not m.group(1).startswith("ib-SECRET-"):
             return self.error(401, legacy)
         key = m.group(1)
+        if key.startswith("ib-SECRET-429-date"):
+            when = email.utils.formatdate(time.time() + 30, usegmt=True)
+            return self.error(429, legacy, headers={"Retry-After": when})
         if key.startswith("ib-SECRET-429"):
             return self.error(429, legacy, headers={"Retry-After": "7"})
         if key.startswith("ib-SECRET-500"):
