@@ -314,6 +314,12 @@ static void *worker(void *arg) {
 
 int gt__pipeline_start(const gt_config *cfg) {
   P.cfg = *cfg;
+  _Atomic uint64_t *counters[] = {&P.collected, &P.freed,   &P.sampled,
+                                  &P.batches,   &P.sent,    &P.failed,
+                                  &P.retried,   &P.held,    &P.overflowed,
+                                  &P.bytes,     &P.spooled};
+  for (size_t i = 0; i < sizeof counters / sizeof *counters; i++)
+    atomic_store(counters[i], 0); /* stats count from gt_init */
   gt__batch_init(&P.batch);
   P.sampler = (gt_sampler){.every = cfg->sample_every};
   P.nsinks = 0;
