@@ -22,6 +22,12 @@ static void starttls_up(void) {
 static void smtps_up(void) {
   smtp_up("smtps");
 }
+static void plain_up(void) {
+  const char *extra[] = {"--mode", "plain", "--user", SMTP_USER,
+                         "--password", SMTP_PASSWORD, NULL};
+  server_start(&srv, "smtp_server.py", false, extra);
+  snprintf(url, sizeof url, "smtp://127.0.0.1:%d", srv.port);
+}
 static void ib_up(void) {
   server_start(&srv, "infobip_mock.py", true, NULL);
   snprintf(url, sizeof url, "https://127.0.0.1:%d", srv.port);
@@ -32,6 +38,7 @@ static void down(void) {
 
 TestSuite(smtp, .init = starttls_up, .fini = down, .timeout = 30);
 TestSuite(smtps, .init = smtps_up, .fini = down, .timeout = 30);
+TestSuite(smtp_plain, .init = plain_up, .fini = down, .timeout = 30);
 TestSuite(email_infobip, .init = ib_up, .fini = down, .timeout = 30);
 
 static int send_kv(const char *const *kv, const char *text,
@@ -202,6 +209,16 @@ Test(smtps, implicit_tls) {
   cr_assert_not_null(m);
   cr_expect(strstr(m, "over smtps"), "%s", m);
   free(m);
+}
+
+Test(smtp_plain, server_without_starttls_gets_nothing) {
+  gt_send_result res;
+  cr_assert_eq(smtp_send(NULL, NULL, "must not travel in clear", &res),
+               -GT_ESEND);
+  cr_expect_not(res.retryable, "%s", res.detail);
+  cr_expect(strstr(res.detail, "SSL") || strstr(res.detail, "TLS"), "%s",
+            res.detail);
+  cr_expect_null(delivered(1));
 }
 
 static int ib_send(const char *key, const char *to, gt_send_result *res) {

@@ -156,6 +156,19 @@ Test(sms, throttling_and_server_errors_are_retryable) {
   cr_assert(strstr(res.detail, "HTTP 500: GENERAL_ERROR"), "%s", res.detail);
 }
 
+Test(sms, a_silent_server_times_out_within_the_budget) {
+  gt_send_result res;
+  const char *extra[] = {"sms.api_key", "ib-SECRET-slow-1", "gt.timeout_ms",
+                         "700", NULL};
+  int64_t t0 = gt__now_ms();
+  cr_assert_eq(send_once(extra, "x", &res), -GT_ESEND);
+  int64_t took = gt__now_ms() - t0;
+  cr_expect(res.retryable, "%s", res.detail);
+  cr_expect(strstr(res.detail, "imeout") || strstr(res.detail, "timed out"),
+            "%s", res.detail);
+  cr_expect_lt(took, 3000, "took %lld ms", (long long)took);
+}
+
 Test(sms, untrusted_certificate_fails_permanently) {
   gt_send_result res;
   const char *extra[] = {"sms.ca_file", test_pki_file("other-ca.pem"), NULL};

@@ -9,6 +9,7 @@ destination:
   key ib-SECRET-429-*     429 Too Many Requests, Retry-After: 7
   key ib-SECRET-429-date* the same with Retry-After as an HTTP date (+30 s)
   key ib-SECRET-500-*     500 General error
+  key ib-SECRET-slow*     answers only after 5 s (client timeouts)
   any other key           401 Invalid login details
   to 41000000000          REJECTED (group 5) REJECTED_DESTINATION_NOT_REGISTERED
   to 41999999999          UNDELIVERABLE (group 2)
@@ -170,6 +171,9 @@ class Handler(common.QuietHandler):
         if not m or not m.group(1).startswith("ib-SECRET-"):
             return self.error(401, legacy)
         key = m.group(1)
+        if key.startswith("ib-SECRET-slow"):
+            time.sleep(5)  # longer than the client's timeout in the test
+            return self.error(500, legacy)
         if key.startswith("ib-SECRET-429-date"):
             when = email.utils.formatdate(time.time() + 30, usegmt=True)
             return self.error(429, legacy, headers={"Retry-After": when})

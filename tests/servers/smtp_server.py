@@ -1,7 +1,8 @@
 """A real SMTP server (Debian's python3-aiosmtpd) for the email tests.
 
 --mode starttls: plain SMTP that requires STARTTLS before anything else;
---mode smtps: TLS from the first byte. AUTH (PLAIN/LOGIN) is required, only
+--mode smtps: TLS from the first byte; --mode plain: no TLS offered at all
+(a client must refuse to send). AUTH (PLAIN/LOGIN) is required, only
 after TLS, with --user/--password. Each delivered message is written to
 --maildir as N.eml plus N.json (envelope and login). Recipients
 reject@example.org get 550, tempfail@example.org 451.
@@ -60,12 +61,12 @@ class Handler:
 def main():
     logging.getLogger("mail.log").setLevel(logging.ERROR)  # no session chatter
     p = common.arg_parser(__doc__.splitlines()[0])
-    p.add_argument("--mode", choices=["starttls", "smtps"], default="starttls")
+    p.add_argument("--mode", choices=["starttls", "smtps", "plain"], default="starttls")
     p.add_argument("--maildir", required=True)
     p.add_argument("--user", required=True)
     p.add_argument("--password", required=True)
     args = p.parse_args()
-    ctx = common.tls_context(args.cert, args.key)
+    ctx = common.tls_context(args.cert, args.key) if args.cert else None
 
     def authenticator(server, session, envelope, mechanism, auth_data):
         ok = (auth_data.login.decode() == args.user and
@@ -79,7 +80,8 @@ def main():
         return cls(handler, hostname="gt-test-smtp",
                     tls_context=ctx if args.mode == "starttls" else None,
                     require_starttls=args.mode == "starttls",
-                    auth_required=True, auth_require_tls=True,
+                    auth_required=args.mode != "plain",
+                    auth_require_tls=args.mode != "plain",
                     authenticator=authenticator, timeout=30)
 
     loop = asyncio.new_event_loop()
