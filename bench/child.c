@@ -16,6 +16,7 @@
 #endif
 #include <gc/gc.h>
 #include <gc/gc_disclaim.h>
+#include <gc/gc_inline.h>
 #include <gc/gc_mark.h>
 
 #include <pthread.h>
@@ -154,6 +155,29 @@ static void *a_disclaim(size_t n, int atomic) {
   *(uintptr_t *)((char *)p + sz - sizeof(uintptr_t)) = RAW_TAG;
   return p;
 }
+/* The same kind, allocated through per-thread free lists refilled by
+ * GC_generic_malloc_many (gc_inline.h's GC_FAST_MALLOC_GRANS), as bdwgc does
+ * for its own kinds: no allocation lock per object. The lists live in an
+ * uncollectable (hence traced) per-thread array, as gc_inline.h requires. */
+static __thread void **t_tiny_fl;
+static void *a_disclaim_tl(size_t n, int atomic) {
+  (void)atomic;
+  void *p;
+  if (!t_tiny_fl) {
+    t_tiny_fl = GC_MALLOC_UNCOLLECTABLE(GC_TINY_FREELISTS * sizeof(void *));
+    if (!t_tiny_fl) die("out of memory");
+  }
+  /* one extra byte, as GC_MALLOC adds with interior pointers recognised */
+  size_t granules = (n + 1 + GC_GRANULE_BYTES - 1) / GC_GRANULE_BYTES;
+  GC_FAST_MALLOC_GRANS(p, granules, t_tiny_fl, 0, (int)g_raw_kind,
+                       GC_generic_malloc(n, (int)g_raw_kind),
+                       *(void **)p = 0);
+  checked(p);
+  size_t sz = GC_size(p);
+  if (sz < n + sizeof(uintptr_t)) die("disclaim mode: no slack for the tag");
+  *(uintptr_t *)((char *)p + sz - sizeof(uintptr_t)) = RAW_TAG;
+  return p;
+}
 static void *a_gt(size_t n, int atomic) {
   return checked(atomic ? gt_malloc_atomic(n, g_name) : gt_malloc(n, g_name));
 }
@@ -174,6 +198,7 @@ static const mode_impl g_impls[] = {
     {"finalizer", a_finalizer, NULL},
     {"finalizer-no-order", a_finalizer_no_order, NULL},
     {"disclaim", a_disclaim, NULL},
+    {"disclaim-tl", a_disclaim_tl, NULL},
     {"gt", a_gt, ""},
     {"gt-finalizer", a_gt, "gt.alloc_mechanism=finalizer"},
     {"gt-watch", a_gt_watch, ""},
@@ -469,7 +494,7 @@ int bench_child(const char *workload, const char *mode, int rep,
   GC_INIT();
   GC_set_on_heap_resize(on_heap_resize);
   on_heap_resize(GC_get_heap_size());
-  if (strcmp(mode, "disclaim") == 0) {
+  if (strncmp(mode, "disclaim", 8) == 0) {
     g_raw_kind = GC_new_kind(GC_new_free_list(), GC_DS_LENGTH, 1, 1);
     GC_register_disclaim_proc((int)g_raw_kind, raw_disclaim, 0);
   }

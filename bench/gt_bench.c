@@ -46,6 +46,7 @@ const bench_mode bench_modes[] = {
     {"finalizer", NULL, 0},
     {"finalizer-no-order", NULL, 0},
     {"disclaim", NULL, 0},
+    {"disclaim-tl", NULL, 0},
     {"gt", "disclaim", 1},
     {"gt-finalizer", "finalizer-no-order", 1},
     {"gt-watch", "finalizer-no-order", 1},
@@ -102,7 +103,7 @@ static void usage(void) {
           "[--final-collections N]\n"
           "  [--timeout S] [--json FILE] [--smoke]\n"
           "workloads: trees churn graph threads pipeline\n"
-          "modes: plain finalizer finalizer-no-order disclaim gt "
+          "modes: plain finalizer finalizer-no-order disclaim disclaim-tl gt "
           "gt-finalizer gt-watch gt-sample-alloc\n");
   exit(2);
 }
