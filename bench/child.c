@@ -590,7 +590,13 @@ int bench_child(const char *workload, const char *mode, int rep,
            (unsigned long long)st.bytes);
   }
   printf("}\n");
-  fflush(stdout);
-  if (gt) gt_shutdown(10000);
+  /* close stdout so the driver has the result even if shutdown hangs */
+  fclose(stdout);
+  if (gt) {
+    int rc = gt_shutdown(10000);
+    if (rc != 0)
+      fprintf(stderr, "gt-bench child: gt_shutdown: %s (%s)\n",
+              gt_strerror(rc), gt_last_error());
+  }
   return ok ? 0 : 1;
 }

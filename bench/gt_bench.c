@@ -258,8 +258,20 @@ static json_t *run_child(const opts *o, const char *w, const char *m,
     len += (size_t)n;
   }
   close(fds[0]);
+  /* The child closes stdout after its result; give it until the deadline
+   * to exit (gt_shutdown), then kill it. */
   int status = 0;
-  waitpid(pid, &status, 0);
+  bool hung = false;
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (now_s() > deadline) {
+      hung = !timed_out;
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      break;
+    }
+    struct timespec ts = {0, 2000000};
+    nanosleep(&ts, NULL);
+  }
 
   json_t *res = NULL;
   if (buf) {
@@ -286,6 +298,11 @@ static json_t *run_child(const opts *o, const char *w, const char *m,
     json_object_set_new(res, "ok", json_false());
     json_object_set_new(res, "error", json_string("timeout"));
     json_object_set_new(res, "wall_s", json_real(o->timeout_s));
+  } else if (hung) {
+    /* the result stands; the exit did not happen */
+    json_object_set_new(res, "error",
+                        json_string("did not exit after its result "
+                                    "(gt_shutdown?); killed"));
   } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     json_object_set_new(res, "ok", json_false());
     char e[64];
