@@ -80,9 +80,11 @@ typedef struct gt_site {
   uint32_t name_id;
   _Atomic uint64_t overflow;     /* events lost to a full ring */
   _Atomic uint64_t overflow_freed;
+  /* totals, written only by the worker, read by gt_get_name_stats */
+  _Atomic uint64_t collected, freed, bytes;
 } gt_site;
 
-#define GT_SITE_BITS 21
+#define GT_SITE_BITS 20
 #define GT_MAX_SITES ((1u << GT_SITE_BITS) - 1)
 
 GT_HIDDEN uint32_t gt__intern_site(const char *name, const char *file,
@@ -119,10 +121,23 @@ GT_HIDDEN size_t gt__ring_capacity(const gt_ring *r);
 GT_HIDDEN void gt__emit(uint32_t site, int kind, uint64_t size,
                         uint64_t birth_gc);
 
+/* ---- the pipeline (pipeline.c) ------------------------------------------ */
+GT_HIDDEN int gt__pipeline_start(const gt_config *cfg); /* takes cfg's strings */
+GT_HIDDEN int gt__pipeline_sync(int timeout_ms);        /* < 0: no deadline */
+GT_HIDDEN int gt__pipeline_stop(int timeout_ms);
+GT_HIDDEN void gt__pipeline_stats(gt_stats *out);
+GT_HIDDEN size_t gt__pipeline_name_stats(gt_name_stats *out, size_t cap);
+
+/* ---- allocation (alloc.c) ----------------------------------------------- */
+GT_HIDDEN int gt__alloc_setup(const gt_config *cfg);
+GT_HIDDEN void gt__alloc_counts(uint64_t *allocated, uint64_t *tracked);
+GT_HIDDEN void gt__alloc_note_watch(void);
+
 /* ---- batches (batch.c) -------------------------------------------------- */
 typedef struct gt_group {
   uint32_t site;    /* 0 when grouped by name or not at all */
   uint32_t name_id; /* 0 when group_by=none */
+  uint32_t only_site; /* the site if every object shares one, else 0 */
   uint64_t count;   /* collected */
   uint64_t freed;
   uint64_t bytes;
@@ -194,6 +209,8 @@ GT_HIDDEN int64_t gt__ratelimit_wait_ms(const gt_ratelimit *r,
 /* ---- rendering (render.c) ----------------------------------------------- */
 /* Renders a batch with the configured templates into a malloc'd string. */
 GT_HIDDEN char *gt__render(const gt_config *cfg, const gt_batch *b);
+/* Checks a template's placeholders; fails naming `key`. */
+GT_HIDDEN int gt__render_check(const char *key, const char *tpl);
 /* Formats 1234567 as "1,234,567" into buf (at least 32 bytes). */
 GT_HIDDEN const char *gt__fmt_count(uint64_t v, char *buf);
 /* Describes a site as "file:line" (or "" without one) into buf. */

@@ -1,0 +1,76 @@
+/* The embedded backend: one line per message to a file or stderr, as text
+ * or as a JSON object (jansson) with the counts behind the text. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gt_internal.h"
+
+typedef struct log_state {
+  FILE *f;
+  bool own, json;
+} log_state;
+
+static int log_open(const gt_config *cfg, void **state) {
+  log_state *s = calloc(1, sizeof *s);
+  if (!s)
+    return gt__fail(GT_ENOMEM, "out of memory");
+  const char *path = gt__config_get(cfg, "log.path");
+  const char *fmt = gt__config_get(cfg, "log.format");
+  s->json = fmt && strcmp(fmt, "json") == 0;
+  if (!path || strcmp(path, "-") == 0) {
+    s->f = stderr;
+  } else if (!(s->f = fopen(path, "a"))) {
+    int e = errno;
+    free(s);
+    return gt__fail(GT_EINVAL, "log.path: cannot open '%s': %s", path,
+                    strerror(e));
+  } else {
+    s->own = true;
+  }
+  *state = s;
+  return 0;
+}
+
+static int log_send(void *state, const gt_message *m, gt_send_result *res) {
+  log_state *s = state;
+  int rc;
+  if (s->json) {
+    json_t *o = gt__batch_json(m->batch);
+    json_object_set_new(o, "text", json_string(m->text));
+    char *line = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    rc = line ? fprintf(s->f, "%s\n", line) : -1;
+    free(line);
+  } else {
+    char ts[32];
+    time_t t = time(NULL);
+    struct tm tm;
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+    rc = fprintf(s->f, "%s gt: %s\n", ts, m->text);
+  }
+  if (rc < 0 || fflush(s->f) != 0) {
+    snprintf(res->detail, sizeof res->detail, "log: write failed: %s",
+             strerror(errno));
+    return -GT_ESEND;
+  }
+  return 0;
+}
+
+static void log_close(void *state) {
+  log_state *s = state;
+  if (s && s->own)
+    fclose(s->f);
+  free(s);
+}
+
+const gt_backend_ops gt__backend_log = {
+    .name = "log",
+    .flags = 0,
+    .open = log_open,
+    .send = log_send,
+    .close = log_close,
+};

@@ -1,0 +1,182 @@
+/* A batch: exact counts per group since the last message, plus the details
+ * of the first sampled objects. Merging two batches adds their counts, which
+ * is how the rate limiter holds messages without losing anything. */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gt_internal.h"
+
+void gt__batch_init(gt_batch *b) {
+  memset(b, 0, sizeof *b);
+  b->scale = 1;
+}
+
+void gt__batch_reset(gt_batch *b) {
+  gt_group *g = b->groups;
+  size_t cap = b->cap_groups;
+  uint64_t scale = b->scale;
+  memset(b, 0, sizeof *b);
+  b->groups = g;
+  b->cap_groups = cap;
+  b->scale = scale;
+}
+
+void gt__batch_free(gt_batch *b) {
+  free(b->groups);
+  memset(b, 0, sizeof *b);
+}
+
+bool gt__batch_empty(const gt_batch *b) {
+  return b->collected == 0 && b->freed == 0 && b->merged == 0;
+}
+
+static gt_group *group_for(gt_batch *b, uint32_t site, uint32_t name_id) {
+  /* Batches hold few groups (names or sites in a message), so a linear scan
+   * beats a hash table here. */
+  for (size_t i = 0; i < b->ngroups; i++)
+    if (b->groups[i].site == site && b->groups[i].name_id == name_id)
+      return &b->groups[i];
+  if (b->ngroups == b->cap_groups) {
+    size_t cap = b->cap_groups ? b->cap_groups * 2 : 16;
+    gt_group *g = realloc(b->groups, cap * sizeof *g);
+    if (!g)
+      return NULL;
+    b->groups = g;
+    b->cap_groups = cap;
+  }
+  gt_group *g = &b->groups[b->ngroups++];
+  *g = (gt_group){.site = site, .name_id = name_id, .only_site = UINT32_MAX};
+  return g;
+}
+
+static void note_site(gt_group *g, uint32_t site) {
+  if (g->only_site == UINT32_MAX)
+    g->only_site = site;
+  else if (g->only_site != site)
+    g->only_site = 0;
+}
+
+int gt__batch_add(gt_batch *b, enum gt_group_by by, const gt_event *ev,
+                  uint64_t n, bool sampled) {
+  gt_site *s = gt__site(ev->site);
+  uint32_t site = by == GT_GROUP_SITE ? ev->site : 0;
+  uint32_t name_id = by == GT_GROUP_NONE ? 0 : s->name_id;
+  /* Grouping by name still remembers the site when a name has only one. */
+  gt_group *g = group_for(b, site, name_id);
+  if (!g)
+    return -GT_ENOMEM;
+  note_site(g, ev->site);
+  int64_t now = gt__wall_ms();
+  if (gt__batch_empty(b))
+    b->first_wall_ms = now;
+  b->last_wall_ms = now;
+  if (ev->kind == GT_EV_FREED) {
+    g->freed += n;
+    b->freed += n;
+    return 0;
+  }
+  g->count += n;
+  g->bytes += ev->size;
+  b->collected += n;
+  b->bytes += ev->size;
+  if (sampled) {
+    b->sampled++;
+    if (b->nsamples < GT_BATCH_MAX_SAMPLES) {
+      uint64_t age = ev->birth_gc && ev->death_gc >= ev->birth_gc
+                         ? ev->death_gc - ev->birth_gc
+                         : 0;
+      b->samples[b->nsamples++] =
+          (gt_sample){.site = ev->site, .size = ev->size, .age_gcs = age};
+    }
+  }
+  return 0;
+}
+
+int gt__batch_merge(gt_batch *into, const gt_batch *from) {
+  for (size_t i = 0; i < from->ngroups; i++) {
+    const gt_group *f = &from->groups[i];
+    gt_group *g = group_for(into, f->site, f->name_id);
+    if (!g)
+      return -GT_ENOMEM;
+    if (f->only_site != UINT32_MAX)
+      note_site(g, f->only_site);
+    g->count += f->count;
+    g->freed += f->freed;
+    g->bytes += f->bytes;
+  }
+  if (gt__batch_empty(into) || from->first_wall_ms < into->first_wall_ms)
+    into->first_wall_ms = from->first_wall_ms;
+  if (from->last_wall_ms > into->last_wall_ms)
+    into->last_wall_ms = from->last_wall_ms;
+  into->collected += from->collected;
+  into->freed += from->freed;
+  into->sampled += from->sampled;
+  into->bytes += from->bytes;
+  into->overflow += from->overflow;
+  into->merged += from->merged + 1;
+  for (size_t i = 0;
+       i < from->nsamples && into->nsamples < GT_BATCH_MAX_SAMPLES; i++)
+    into->samples[into->nsamples++] = from->samples[i];
+  return 0;
+}
+
+static int by_count(const void *a, const void *b) {
+  const gt_group *x = a, *y = b;
+  if (x->count != y->count)
+    return x->count < y->count ? 1 : -1;
+  if (x->name_id != y->name_id)
+    return x->name_id < y->name_id ? -1 : 1;
+  return x->site < y->site ? -1 : x->site > y->site;
+}
+
+void gt__batch_sort(gt_batch *b) {
+  if (b->ngroups > 1)
+    qsort(b->groups, b->ngroups, sizeof *b->groups, by_count);
+}
+
+static json_t *site_json(const gt_site *s) {
+  char buf[512];
+  return json_string(gt__fmt_site(s, buf, sizeof buf));
+}
+
+json_t *gt__batch_json(const gt_batch *b) {
+  json_t *groups = json_array(), *samples = json_array();
+  for (size_t i = 0; i < b->ngroups; i++) {
+    const gt_group *g = &b->groups[i];
+    json_t *o = json_object();
+    json_object_set_new(o, "name", g->name_id ? json_string(gt__name(g->name_id))
+                                              : json_null());
+    uint32_t site = g->site ? g->site : g->only_site;
+    if (site && site != UINT32_MAX && gt__site(site)->file)
+      json_object_set_new(o, "site", site_json(gt__site(site)));
+    json_object_set_new(o, "count", json_integer((json_int_t)(g->count * b->scale)));
+    json_object_set_new(o, "freed", json_integer((json_int_t)g->freed));
+    json_object_set_new(o, "bytes", json_integer((json_int_t)g->bytes));
+    json_array_append_new(groups, o);
+  }
+  for (size_t i = 0; i < b->nsamples; i++) {
+    const gt_sample *s = &b->samples[i];
+    const gt_site *site = gt__site(s->site);
+    json_t *o = json_object();
+    json_object_set_new(o, "name", json_string(site->name));
+    json_object_set_new(o, "site", site_json(site));
+    json_object_set_new(o, "size", json_integer((json_int_t)s->size));
+    json_object_set_new(o, "age_gcs", json_integer((json_int_t)s->age_gcs));
+    json_array_append_new(samples, o);
+  }
+  json_t *o = json_object();
+  json_object_set_new(o, "batch", json_integer((json_int_t)b->seq));
+  json_object_set_new(o, "collected",
+                      json_integer((json_int_t)(b->collected * b->scale)));
+  json_object_set_new(o, "estimated", json_boolean(b->scale > 1));
+  json_object_set_new(o, "freed", json_integer((json_int_t)b->freed));
+  json_object_set_new(o, "sampled", json_integer((json_int_t)b->sampled));
+  json_object_set_new(o, "bytes", json_integer((json_int_t)b->bytes));
+  json_object_set_new(o, "merged", json_integer(b->merged));
+  json_object_set_new(o, "first_ms", json_integer(b->first_wall_ms));
+  json_object_set_new(o, "last_ms", json_integer(b->last_wall_ms));
+  json_object_set_new(o, "groups", groups);
+  json_object_set_new(o, "samples", samples);
+  return o;
+}

@@ -1,0 +1,150 @@
+/* Interning of names and allocation sites.
+ *
+ * Site records live in fixed chunks that are never freed or moved, so the
+ * disclaim procedure and the worker can read them without a lock; only
+ * creating a site takes the mutex. gt_malloc avoids even that on the hot
+ * path with a small per-thread cache, verified by string comparison because
+ * callers may reuse a freed name buffer for another name. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gt_internal.h"
+
+#define CHUNK_BITS 10
+#define CHUNK (1u << CHUNK_BITS)
+#define NCHUNKS ((GT_MAX_SITES >> CHUNK_BITS) + 1)
+#define HASH_BITS 16
+
+typedef struct site_node {
+  uint32_t id;
+  struct site_node *next;
+} site_node;
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static gt_site *_Atomic site_chunks[NCHUNKS];
+static _Atomic uint32_t nsites;    /* ids 1..nsites are valid */
+static const char **names;         /* by name id, 1-based */
+static _Atomic uint32_t nnames;
+static uint32_t cap_names;
+static site_node *buckets[1u << HASH_BITS];
+
+static uint64_t hash_str(uint64_t h, const char *s) {
+  for (; s && *s; s++)
+    h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+  return h;
+}
+
+static bool same(const char *a, const char *b) {
+  return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static uint32_t intern_name(const char *name) {
+  uint32_t n = atomic_load_explicit(&nnames, memory_order_relaxed);
+  for (uint32_t i = 1; i <= n; i++)
+    if (strcmp(names[i], name) == 0)
+      return i;
+  if (n + 1 >= cap_names) {
+    uint32_t cap = cap_names ? cap_names * 2 : 64;
+    const char **nn = realloc(names, cap * sizeof *nn);
+    if (!nn)
+      return 0;
+    names = nn;
+    cap_names = cap;
+  }
+  char *copy = strdup(name);
+  if (!copy)
+    return 0;
+  names[n + 1] = copy;
+  atomic_store_explicit(&nnames, n + 1, memory_order_release);
+  return n + 1;
+}
+
+static uint32_t intern_locked(const char *name, const char *file, int line) {
+  uint64_t h = hash_str(hash_str(0xcbf29ce484222325ull, name), file);
+  h = (h ^ (uint64_t)(unsigned)line) * 0x100000001b3ull;
+  site_node **b = &buckets[h & ((1u << HASH_BITS) - 1)];
+  for (site_node *n = *b; n; n = n->next) {
+    gt_site *s = gt__site(n->id);
+    if (s->line == line && same(s->name, name) && same(s->file, file))
+      return n->id;
+  }
+  uint32_t id = atomic_load_explicit(&nsites, memory_order_relaxed) + 1;
+  if (id > GT_MAX_SITES)
+    return 0;
+  gt_site *chunk = atomic_load_explicit(&site_chunks[id >> CHUNK_BITS],
+                                        memory_order_relaxed);
+  if (!chunk) {
+    chunk = calloc(CHUNK, sizeof *chunk);
+    if (!chunk)
+      return 0;
+    atomic_store_explicit(&site_chunks[id >> CHUNK_BITS], chunk,
+                          memory_order_release);
+  }
+  site_node *node = malloc(sizeof *node);
+  uint32_t name_id = intern_name(name);
+  char *file_copy = file ? strdup(file) : NULL;
+  if (!node || !name_id || (file && !file_copy)) {
+    free(node);
+    free(file_copy);
+    return 0;
+  }
+  gt_site *s = &chunk[id & (CHUNK - 1)];
+  s->name = names[name_id];
+  s->file = file_copy;
+  s->line = line;
+  s->name_id = name_id;
+  node->id = id;
+  node->next = *b;
+  *b = node;
+  atomic_store_explicit(&nsites, id, memory_order_release);
+  return id;
+}
+
+/* Per-thread cache: keyed by the caller's pointers, confirmed by content. */
+#define CACHE 64
+typedef struct {
+  const char *name, *file;
+  int line;
+  uint32_t id;
+} cache_entry;
+static _Thread_local cache_entry cache[CACHE];
+
+uint32_t gt__intern_site(const char *name, const char *file, int line) {
+  if (!name)
+    name = "object";
+  uintptr_t k = (uintptr_t)name ^ ((uintptr_t)file >> 3) ^ (uintptr_t)line;
+  cache_entry *e = &cache[(k ^ (k >> 7)) & (CACHE - 1)];
+  if (e->id && e->name == name && e->file == file && e->line == line) {
+    gt_site *s = gt__site(e->id);
+    if (strcmp(s->name, name) == 0 && same(s->file, file))
+      return e->id;
+  }
+  pthread_mutex_lock(&lock);
+  uint32_t id = intern_locked(name, file, line);
+  pthread_mutex_unlock(&lock);
+  if (id)
+    *e = (cache_entry){name, file, line, id};
+  return id;
+}
+
+gt_site *gt__site(uint32_t id) {
+  gt_site *chunk =
+      atomic_load_explicit(&site_chunks[id >> CHUNK_BITS], memory_order_acquire);
+  return &chunk[id & (CHUNK - 1)];
+}
+
+uint32_t gt__site_count(void) {
+  return atomic_load_explicit(&nsites, memory_order_acquire);
+}
+
+const char *gt__name(uint32_t name_id) {
+  pthread_mutex_lock(&lock);
+  const char *n = names[name_id];
+  pthread_mutex_unlock(&lock);
+  return n;
+}
+
+uint32_t gt__name_count(void) {
+  return atomic_load_explicit(&nnames, memory_order_acquire);
+}

@@ -1,0 +1,454 @@
+/* The pipeline worker: one thread, never registered with the collector and
+ * never touching collected memory. It drains the ring, counts every object
+ * exactly (ring events plus per-site overflow counters), samples every Nth,
+ * closes batches by size, window or request, and hands them to each sink
+ * (a backend with its own rate limiter and held batch). */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* The worker must stay invisible to the collector (it never touches
+ * collected memory), so pthread_create must not become GC_pthread_create. */
+#define GC_NO_THREAD_REDIRECTS
+#include <gc.h>
+
+#include "gt_internal.h"
+
+#define POLL_MS 5  /* producers cannot signal, so an idle worker polls */
+#define MAX_SINKS 8
+
+typedef struct sink {
+  const gt_backend_ops *ops;
+  void *state;
+  bool limited;
+  gt_ratelimit rl;
+  gt_batch held; /* batches that found no token, merged */
+  bool cap_noted;
+} sink;
+
+static struct {
+  gt_config cfg;
+  gt_ring *_Atomic ring;
+  pthread_t thread;
+  bool running;
+  pthread_mutex_t mu;
+  pthread_cond_t wake, done_cv;
+  uint64_t req, done; /* flush requests, under mu */
+  bool stop;
+  /* worker-owned */
+  gt_batch batch;
+  gt_sampler sampler;
+  int64_t batch_deadline;
+  sink sinks[MAX_SINKS];
+  int nsinks;
+  uint64_t *ov_seen; /* per site: overflow already counted */
+  uint32_t ov_cap;
+  _Atomic uint64_t collected, freed, sampled, batches, sent, failed, retried,
+      held, overflowed, bytes, spooled;
+} P = {.mu = PTHREAD_MUTEX_INITIALIZER,
+       .wake = PTHREAD_COND_INITIALIZER,
+       .done_cv = PTHREAD_COND_INITIALIZER};
+
+static _Atomic int overflow_pending;
+
+#define BUMP(f, n) atomic_fetch_add_explicit(&P.f, (n), memory_order_relaxed)
+#define LOAD(f) atomic_load_explicit(&P.f, memory_order_relaxed)
+
+void gt__emit(uint32_t site, int kind, uint64_t size, uint64_t birth_gc) {
+  gt_ring *r = atomic_load_explicit(&P.ring, memory_order_acquire);
+  gt_event ev = {.site = site,
+                 .kind = (uint8_t)kind,
+                 .size = size,
+                 .birth_gc = birth_gc,
+                 .death_gc = GC_get_gc_no()};
+  if (r && gt__ring_push(r, &ev))
+    return;
+  gt_site *s = gt__site(site);
+  if (kind == GT_EV_FREED)
+    atomic_fetch_add_explicit(&s->overflow_freed, 1, memory_order_relaxed);
+  else
+    atomic_fetch_add_explicit(&s->overflow, 1, memory_order_relaxed);
+  atomic_store_explicit(&overflow_pending, 1, memory_order_release);
+}
+
+/* ---- delivery ----------------------------------------------------------- */
+
+static void sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+/* Sends with retries for retryable failures: exponential backoff with
+ * jitter, honouring Retry-After, bounded by gt.retry_max. */
+static int send_with_retry(sink *s, const gt_message *m) {
+  gt_send_result res;
+  long backoff = 200;
+  for (uint64_t attempt = 0;; attempt++) {
+    memset(&res, 0, sizeof res);
+    res.retry_after_ms = -1;
+    if (s->ops->send(s->state, m, &res) == 0) {
+      BUMP(sent, 1);
+      return 0;
+    }
+    if (!res.retryable || attempt >= P.cfg.retry_max) {
+      BUMP(failed, 1);
+      gt__warn("%s: delivery failed: %s", s->ops->name,
+               res.detail[0] ? res.detail : "unknown error");
+      return -GT_ESEND;
+    }
+    BUMP(retried, 1);
+    long wait = res.retry_after_ms >= 0 ? res.retry_after_ms
+                                        : backoff + rand() % (backoff / 2 + 1);
+    if (wait > 60000)
+      wait = 60000;
+    sleep_ms(wait);
+    backoff *= 2;
+  }
+}
+
+static void deliver(sink *s, gt_batch *b, const char *suffix) {
+  gt__batch_sort(b);
+  char *text = gt__render(&P.cfg, b);
+  if (text && suffix) {
+    size_t n = strlen(text) + strlen(suffix) + 1;
+    char *t = realloc(text, n);
+    if (t)
+      strcat(text = t, suffix);
+  }
+  gt_message m = {.text = text ? text : "", .batch = b};
+  send_with_retry(s, &m);
+  free(text);
+}
+
+static void offer(sink *s, gt_batch *b, int64_t now) {
+  if (!s->limited) {
+    deliver(s, b, NULL);
+    return;
+  }
+  if (gt__batch_merge(&s->held, b) < 0) {
+    gt__warn("out of memory merging a held batch");
+    return;
+  }
+  s->held.merged--; /* merging into an empty holder is not a merge */
+  s->held.seq = b->seq;
+  s->held.scale = b->scale;
+  switch (gt__ratelimit_take(&s->rl, now, gt__wall_ms())) {
+  case GT_RL_SEND:
+    deliver(s, &s->held, NULL);
+    gt__batch_reset(&s->held);
+    break;
+  case GT_RL_CAP_LAST:
+    deliver(s, &s->held,
+            " (daily cap reached: further objects are counted, not sent)");
+    gt__batch_reset(&s->held);
+    break;
+  case GT_RL_HOLD:
+  case GT_RL_CAPPED:
+    BUMP(held, 1);
+    break;
+  }
+}
+
+/* Held batches go out as soon as a token is free. */
+static void retry_held(int64_t now) {
+  for (int i = 0; i < P.nsinks; i++) {
+    sink *s = &P.sinks[i];
+    if (!s->limited || gt__batch_empty(&s->held) ||
+        gt__ratelimit_wait_ms(&s->rl, now) > 0)
+      continue;
+    enum gt_rl_verdict v = gt__ratelimit_take(&s->rl, now, gt__wall_ms());
+    if (v == GT_RL_SEND || v == GT_RL_CAP_LAST) {
+      deliver(s, &s->held,
+              v == GT_RL_CAP_LAST ? " (daily cap reached: further objects are "
+                                    "counted, not sent)"
+                                  : NULL);
+      gt__batch_reset(&s->held);
+    }
+  }
+}
+
+static void close_batch(int64_t now) {
+  if (gt__batch_empty(&P.batch))
+    return;
+  P.batch.seq = LOAD(batches) + 1;
+  P.batch.scale = P.cfg.alloc_sample_every;
+  BUMP(batches, 1);
+  for (int i = 0; i < P.nsinks; i++)
+    offer(&P.sinks[i], &P.batch, now);
+  gt__batch_reset(&P.batch);
+}
+
+/* ---- counting ----------------------------------------------------------- */
+
+/* Only the worker writes these, so a relaxed load and store is enough and
+ * costs no locked instruction. */
+static void add(_Atomic uint64_t *c, uint64_t n) {
+  atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+                        memory_order_relaxed);
+}
+
+static void count_site(uint32_t site, int kind, uint64_t n, uint64_t bytes) {
+  gt_site *s = gt__site(site);
+  if (kind == GT_EV_FREED) {
+    add(&s->freed, n);
+  } else {
+    add(&s->collected, n);
+    add(&s->bytes, bytes);
+  }
+}
+
+static void process(const gt_event *ev, uint64_t n, int64_t now) {
+  if (ev->site == 0 || ev->site > gt__site_count())
+    return; /* cannot happen with a valid header; never trust memory blindly */
+  if (gt__batch_empty(&P.batch))
+    P.batch_deadline = now + (int64_t)P.cfg.batch_window_ms;
+  if (ev->kind == GT_EV_FREED) {
+    BUMP(freed, n);
+    gt__batch_add(&P.batch, P.cfg.group_by, ev, n, false);
+  } else {
+    BUMP(collected, n);
+    BUMP(bytes, ev->size);
+    uint64_t k = gt__sampler_take(&P.sampler, n);
+    BUMP(sampled, k);
+    gt__batch_add(&P.batch, P.cfg.group_by, ev, n, k > 0);
+    /* a run of counted objects may hold several sampled ones */
+    P.batch.sampled += k > 1 ? k - 1 : 0;
+  }
+  count_site(ev->site, ev->kind, n, ev->size);
+  if (P.batch.sampled >= P.cfg.batch_max)
+    close_batch(now);
+}
+
+static void take_overflow(int64_t now) {
+  if (!atomic_exchange_explicit(&overflow_pending, 0, memory_order_acq_rel))
+    return;
+  uint32_t n = gt__site_count();
+  if (n + 1 > P.ov_cap) {
+    uint32_t cap = (n + 1) * 2;
+    uint64_t *p = realloc(P.ov_seen, cap * 2 * sizeof *p);
+    if (!p) {
+      atomic_store(&overflow_pending, 1);
+      return;
+    }
+    memset(p + P.ov_cap * 2, 0, (cap - P.ov_cap) * 2 * sizeof *p);
+    P.ov_seen = p;
+    P.ov_cap = cap;
+  }
+  for (uint32_t id = 1; id <= n; id++) {
+    gt_site *s = gt__site(id);
+    uint64_t c = atomic_load_explicit(&s->overflow, memory_order_relaxed);
+    uint64_t f = atomic_load_explicit(&s->overflow_freed, memory_order_relaxed);
+    uint64_t dc = c - P.ov_seen[2 * id], df = f - P.ov_seen[2 * id + 1];
+    P.ov_seen[2 * id] = c;
+    P.ov_seen[2 * id + 1] = f;
+    if (dc) {
+      gt_event ev = {.site = id, .kind = GT_EV_COLLECTED};
+      BUMP(overflowed, dc);
+      P.batch.overflow += dc;
+      process(&ev, dc, now);
+    }
+    if (df) {
+      gt_event ev = {.site = id, .kind = GT_EV_FREED};
+      BUMP(overflowed, df);
+      process(&ev, df, now);
+    }
+  }
+}
+
+static size_t drain(int64_t now) {
+  gt_ring *r = atomic_load_explicit(&P.ring, memory_order_relaxed);
+  gt_event ev;
+  size_t n = 0;
+  while (gt__ring_pop(r, &ev)) {
+    process(&ev, 1, now);
+    n++;
+  }
+  take_overflow(now);
+  return n;
+}
+
+static void timed_wait(int64_t ms) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  ts.tv_sec += ms / 1000;
+  ts.tv_nsec += (ms % 1000) * 1000000L;
+  if (ts.tv_nsec >= 1000000000L) {
+    ts.tv_sec++;
+    ts.tv_nsec -= 1000000000L;
+  }
+  pthread_cond_timedwait(&P.wake, &P.mu, &ts);
+}
+
+static void *worker(void *arg) {
+  (void)arg;
+  bool idle = false;
+  for (;;) {
+    pthread_mutex_lock(&P.mu);
+    if (idle && P.req == P.done && !P.stop)
+      timed_wait(POLL_MS);
+    uint64_t req = P.req;
+    bool stop = P.stop;
+    pthread_mutex_unlock(&P.mu);
+
+    int64_t now = gt__now_ms();
+    idle = drain(now) == 0;
+    if (!gt__batch_empty(&P.batch) && now >= P.batch_deadline)
+      close_batch(now);
+    retry_held(now);
+    if (req != P.done || stop) {
+      drain(now); /* events pushed just before the request */
+      close_batch(now);
+      pthread_mutex_lock(&P.mu);
+      P.done = req;
+      pthread_cond_broadcast(&P.done_cv);
+      pthread_mutex_unlock(&P.mu);
+    }
+    if (stop)
+      return NULL;
+  }
+}
+
+/* ---- control (called from gt.c) ----------------------------------------- */
+
+int gt__pipeline_start(const gt_config *cfg) {
+  P.cfg = *cfg;
+  gt__batch_init(&P.batch);
+  P.sampler = (gt_sampler){.every = cfg->sample_every};
+  P.nsinks = 0;
+  char list[256];
+  snprintf(list, sizeof list, "%s", cfg->backend);
+  int rc = 0;
+  for (char *save, *t = strtok_r(list, ", ", &save); t;
+       t = strtok_r(NULL, ", ", &save)) {
+    if (P.nsinks == MAX_SINKS) {
+      rc = gt__fail(GT_EINVAL, "gt.backend: at most %d backends", MAX_SINKS);
+      break;
+    }
+    sink *s = &P.sinks[P.nsinks];
+    memset(s, 0, sizeof *s);
+    s->ops = gt__backend_find(t);
+    if ((rc = s->ops->open(&P.cfg, &s->state)))
+      break;
+    s->limited = s->ops->flags & GT_BACKEND_RATE_LIMITED;
+    gt__ratelimit_init(&s->rl, cfg->rate_per_minute, cfg->daily_cap,
+                       gt__now_ms());
+    gt__batch_init(&s->held);
+    P.nsinks++;
+  }
+  gt_ring *r = rc ? NULL : gt__ring_new(cfg->queue_capacity);
+  if (!rc && !r)
+    rc = gt__fail(GT_ENOMEM, "gt.queue_capacity: cannot allocate the ring");
+  if (!rc) {
+    P.stop = false;
+    P.req = P.done = 0;
+    atomic_store_explicit(&P.ring, r, memory_order_release);
+    if (pthread_create(&P.thread, NULL, worker, NULL) != 0) {
+      atomic_store(&P.ring, NULL);
+      rc = gt__fail(GT_ENOMEM, "cannot start the pipeline thread");
+    }
+  }
+  if (rc) {
+    gt__ring_free(r);
+    for (int i = 0; i < P.nsinks; i++)
+      P.sinks[i].ops->close(P.sinks[i].state);
+    P.nsinks = 0;
+    return rc;
+  }
+  P.running = true;
+  /* Counts that arrived while no pipeline ran (before init) are picked up. */
+  atomic_store(&overflow_pending, 1);
+  return 0;
+}
+
+/* Asks the worker to drain, close the batch and deliver; waits until done
+ * or the deadline (ms < 0: no deadline). */
+int gt__pipeline_sync(int timeout_ms) {
+  if (!P.running)
+    return -GT_ESTATE;
+  pthread_mutex_lock(&P.mu);
+  uint64_t my = ++P.req;
+  pthread_cond_signal(&P.wake);
+  int rc = 0;
+  int64_t deadline = gt__now_ms() + timeout_ms;
+  while (P.done < my && rc == 0) {
+    if (timeout_ms < 0) {
+      pthread_cond_wait(&P.done_cv, &P.mu);
+      continue;
+    }
+    int64_t left = deadline - gt__now_ms();
+    if (left <= 0) {
+      rc = -GT_ETIMEDOUT;
+      break;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += left / 1000;
+    ts.tv_nsec += (left % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L)
+      ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+    pthread_cond_timedwait(&P.done_cv, &P.mu, &ts);
+  }
+  pthread_mutex_unlock(&P.mu);
+  return rc;
+}
+
+int gt__pipeline_stop(int timeout_ms) {
+  if (!P.running)
+    return -GT_ESTATE;
+  int rc = gt__pipeline_sync(timeout_ms);
+  pthread_mutex_lock(&P.mu);
+  P.stop = true;
+  pthread_cond_signal(&P.wake);
+  pthread_mutex_unlock(&P.mu);
+  pthread_join(P.thread, NULL);
+  P.running = false;
+  gt_ring *r = atomic_exchange(&P.ring, NULL);
+  /* A producer may be inside push right now (a finalizer in another
+   * thread); the ring is small next to a process lifetime, so it is kept
+   * rather than risk a use after free. Later events count as overflow. */
+  (void)r;
+  for (int i = 0; i < P.nsinks; i++) {
+    sink *s = &P.sinks[i];
+    if (!gt__batch_empty(&s->held)) {
+      gt__warn("%s: %llu objects held by the rate limit were not sent",
+               s->ops->name, (unsigned long long)s->held.collected);
+    }
+    gt__batch_free(&s->held);
+    s->ops->close(s->state);
+  }
+  P.nsinks = 0;
+  gt__batch_free(&P.batch);
+  return rc;
+}
+
+void gt__pipeline_stats(gt_stats *out) {
+  out->collected = LOAD(collected);
+  out->freed = LOAD(freed);
+  out->sampled = LOAD(sampled);
+  out->batches = LOAD(batches);
+  out->sent = LOAD(sent);
+  out->failed = LOAD(failed);
+  out->retried = LOAD(retried);
+  out->held = LOAD(held);
+  out->overflowed = LOAD(overflowed);
+  out->bytes = LOAD(bytes);
+  out->spooled = LOAD(spooled);
+}
+
+size_t gt__pipeline_name_stats(gt_name_stats *out, size_t cap) {
+  uint32_t n = gt__name_count(), sites = gt__site_count();
+  for (uint32_t id = 1; id <= n && id - 1 < cap; id++)
+    out[id - 1] = (gt_name_stats){.name = gt__name(id)};
+  for (uint32_t id = 1; id <= sites; id++) {
+    gt_site *s = gt__site(id);
+    if (s->name_id - 1 >= cap)
+      continue;
+    gt_name_stats *o = &out[s->name_id - 1];
+    o->collected += atomic_load_explicit(&s->collected, memory_order_relaxed);
+    o->freed += atomic_load_explicit(&s->freed, memory_order_relaxed);
+    o->bytes += atomic_load_explicit(&s->bytes, memory_order_relaxed);
+  }
+  return n;
+}
