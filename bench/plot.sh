@@ -6,6 +6,7 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 json=${1:-$root/bench/out/results.json}
 png=${2:-$root/docs/benchmarks.png}
+mkdir -p "$(dirname "$png")"
 dat=$(mktemp)
 trap 'rm -f "$dat"' EXIT
 
