@@ -300,7 +300,7 @@ void *gt_realloc(void *p, size_t size) {
  * pointers left by earlier calls do not keep dead objects alive when the
  * collector scans this thread conservatively. */
 static __attribute__((noinline)) void clear_stack(void) {
-  uintptr_t buf[32768];
+  uintptr_t buf[8192]; /* 64 KiB */
   memset(buf, 0, sizeof buf);
   __asm__ volatile("" : : "r"(buf) : "memory"); /* keep the memset */
 }

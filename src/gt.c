@@ -10,10 +10,13 @@
 
 #include "gt_internal.h"
 
+#define GT_INITIAL_HEAP (4u << 20)
+
 static _Thread_local char last_error[512];
 static pthread_mutex_t life = PTHREAD_MUTEX_INITIALIZER;
 static bool initialized, atexit_done;
 static gt_config config;
+static uint64_t base_allocated, base_tracked; /* stats count from gt_init */
 
 int gt__fail(int code, const char *fmt, ...) {
   va_list ap;
@@ -91,6 +94,13 @@ int gt_init(const gt_options *opts) {
   }
   if (!GC_is_init_called())
     GC_INIT();
+  /* bdwgc keeps the end of its last heap mapping in a static that is
+   * scanned as a root; it points at the first block of the previous heap
+   * section and pins whatever object sits there. A heap sized up front
+   * means small programs never grow it, so gt_collect's counts are exact
+   * there (docs/design.md, "Conservative retention"). */
+  if (GC_get_heap_size() < GT_INITIAL_HEAP)
+    GC_expand_hp(GT_INITIAL_HEAP - GC_get_heap_size());
   gt_config cfg;
   if ((rc = gt__config_build(opts, &cfg)))
     goto out;
@@ -99,6 +109,7 @@ int gt_init(const gt_options *opts) {
     goto out;
   }
   config = cfg;
+  gt__alloc_counts(&base_allocated, &base_tracked);
   if ((rc = gt__pipeline_start(&config))) {
     gt__config_free(&config);
     goto out;
@@ -119,8 +130,9 @@ int gt_shutdown(int timeout_ms) {
   }
   int rc = gt__pipeline_stop(timeout_ms);
   initialized = false;
-  /* The configuration's strings stay: the worker is gone, but late events
-   * are counted as overflow and a later gt_init starts from fresh ones. */
+  uint64_t scale = config.alloc_sample_every;
+  gt__config_free(&config);
+  config.alloc_sample_every = scale; /* gt_get_stats still scales */
   pthread_mutex_unlock(&life);
   return rc;
 }
@@ -133,6 +145,8 @@ void gt_get_stats(gt_stats *out) {
   memset(out, 0, sizeof *out);
   gt__pipeline_stats(out);
   gt__alloc_counts(&out->allocated, &out->tracked);
+  out->allocated -= base_allocated;
+  out->tracked -= base_tracked;
   uint64_t scale = config.alloc_sample_every ? config.alloc_sample_every : 1;
   out->estimated = out->collected * scale;
 }

@@ -314,6 +314,12 @@ static void *worker(void *arg) {
 
 int gt__pipeline_start(const gt_config *cfg) {
   P.cfg = *cfg;
+  _Atomic uint64_t *counters[] = {&P.collected, &P.freed,   &P.sampled,
+                                  &P.batches,   &P.sent,    &P.failed,
+                                  &P.retried,   &P.held,    &P.overflowed,
+                                  &P.bytes,     &P.spooled};
+  for (size_t i = 0; i < sizeof counters / sizeof *counters; i++)
+    atomic_store(counters[i], 0); /* stats count from gt_init */
   gt__batch_init(&P.batch);
   P.sampler = (gt_sampler){.every = cfg->sample_every};
   P.nsinks = 0;
@@ -404,11 +410,13 @@ int gt__pipeline_stop(int timeout_ms) {
   pthread_mutex_unlock(&P.mu);
   pthread_join(P.thread, NULL);
   P.running = false;
-  gt_ring *r = atomic_exchange(&P.ring, NULL);
   /* A producer may be inside push right now (a finalizer in another
-   * thread); the ring is small next to a process lifetime, so it is kept
-   * rather than risk a use after free. Later events count as overflow. */
-  (void)r;
+   * thread), so the ring is retired rather than freed; the one retired by
+   * the previous shutdown has had a whole init/shutdown cycle to drain.
+   * Later events count as overflow and reach the next pipeline. */
+  static gt_ring *retired;
+  gt__ring_free(retired);
+  retired = atomic_exchange(&P.ring, NULL);
   for (int i = 0; i < P.nsinks; i++) {
     sink *s = &P.sinks[i];
     if (!gt__batch_empty(&s->held)) {

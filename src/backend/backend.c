@@ -4,9 +4,15 @@
 #include "gt_internal.h"
 
 extern const gt_backend_ops gt__backend_log;
+extern const gt_backend_ops gt__backend_sms;
+extern const gt_backend_ops gt__backend_email;
+extern const gt_backend_ops gt__backend_webhook;
 
 static const gt_backend_ops *const available[] = {
     &gt__backend_log,
+    &gt__backend_sms,
+    &gt__backend_email,
+    &gt__backend_webhook,
     NULL,
 };
 

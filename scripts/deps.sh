@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build, the demo and the tests need, if
+# any is missing. Sourced by demo.sh and test.sh.
+set -euo pipefail
+
+gt_need_packages() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+      missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "installing: ${missing[*]}"
+  local sudo=()
+  [ "$(id -u)" -ne 0 ] && sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+GT_BUILD_PACKAGES=(cmake make gcc pkg-config libgc-dev libcurl4-openssl-dev
+  libmbedtls-dev libjansson-dev libinih-dev libcriterion-dev)
+GT_TEST_PACKAGES=(python3 python3-aiosmtpd openssl ca-certificates)

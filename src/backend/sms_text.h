@@ -1,0 +1,27 @@
+/* SMS length rules: how many segments a text takes, and fitting a text
+ * into a segment budget. Kept apart so a fuzz target can drive them. */
+#ifndef GT_BACKEND_SMS_TEXT_H
+#define GT_BACKEND_SMS_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "gt_internal.h"
+
+typedef struct gt_sms_count {
+  bool ucs2;       /* some character is outside GSM-7 (or bad UTF-8) */
+  size_t units;    /* septets (GSM-7) or UTF-16 code units (UCS-2) */
+  size_t segments; /* 0 for the empty text */
+} gt_sms_count;
+
+/* Counts `len` bytes of UTF-8. Invalid sequences count as one UCS-2 unit
+ * each (a replacement character is what a phone would show). */
+GT_HIDDEN gt_sms_count gt__sms_count(const char *text, size_t len);
+
+/* Returns a malloc'd copy of text that fits in max_segments: unchanged if
+ * it fits, otherwise cut after the last ", "-separated item that fits with
+ * " +N more" (N items dropped) appended, or cut anywhere with "..." if no
+ * item boundary fits. NULL only when out of memory. */
+GT_HIDDEN char *gt__sms_fit(const char *text, size_t max_segments);
+
+#endif

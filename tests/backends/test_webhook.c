@@ -1,0 +1,137 @@
+/* The webhook backend against a receiver that verifies the HMAC. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "support.h"
+
+static test_server srv;
+static char url[80];
+
+static void signed_up(void) {
+  const char *extra[] = {"--secret", HOOK_SECRET, NULL};
+  server_start(&srv, "webhook_receiver.py", true, extra);
+  snprintf(url, sizeof url, "https://127.0.0.1:%d/hook", srv.port);
+}
+static void plain_up(void) {
+  /* Plain http on loopback is allowed (a local relay, a test). */
+  server_start(&srv, "webhook_receiver.py", false, NULL);
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", srv.port);
+}
+static void failing_up(void) {
+  const char *extra[] = {"--status", "503", NULL};
+  server_start(&srv, "webhook_receiver.py", true, extra);
+  snprintf(url, sizeof url, "https://127.0.0.1:%d/hook", srv.port);
+}
+static void down(void) {
+  server_stop(&srv);
+}
+
+TestSuite(webhook, .init = signed_up, .fini = down, .timeout = 30);
+TestSuite(webhook_plain, .init = plain_up, .fini = down, .timeout = 30);
+TestSuite(webhook_503, .init = failing_up, .fini = down, .timeout = 30);
+
+static int send_hook(const char *secret, const char *ca, gt_send_result *res) {
+  const char *kv[] = {
+      "webhook.url", url, "webhook.secret", secret, "webhook.ca_file", ca,
+      NULL};
+  if (!secret) {
+    kv[2] = ca ? "webhook.ca_file" : NULL;
+    kv[3] = ca;
+    kv[4] = NULL;
+  }
+  gt_config cfg;
+  void *st = NULL;
+  cr_assert_eq(test_open("webhook", kv, &st, &cfg), 0, "open: %s",
+               gt_last_error());
+  gt_batch b;
+  test_batch(&b, 42);
+  gt_message m = {"42 objects collected", &b};
+  memset(res, 0, sizeof *res);
+  int rc = gt__backend_find("webhook")->send(st, &m, res);
+  gt__backend_find("webhook")->close(st);
+  gt__config_free(&cfg);
+  assert_no_secret("detail", res->detail);
+  assert_no_secret("gt_last_error", gt_last_error());
+  return rc;
+}
+
+static json_t *last_record(void) {
+  cr_assert_geq(server_wait_records(&srv, 1, 2000), 1);
+  json_t *r = server_records(&srv);
+  json_t *one = json_incref(json_array_get(r, json_array_size(r) - 1));
+  json_decref(r);
+  return one;
+}
+
+Test(webhook, signed_post_verifies) {
+  gt_send_result res;
+  cr_assert_eq(send_hook(HOOK_SECRET, test_pki_file("ca.pem"), &res), 0, "%s",
+               res.detail);
+  json_t *r = last_record();
+  cr_expect(json_is_true(json_object_get(r, "verified")));
+  json_t *body = json_object_get(r, "json");
+  cr_expect_str_eq(json_string_value(json_object_get(body, "text")),
+                   "42 objects collected");
+  cr_expect_eq(json_integer_value(json_object_get(body, "collected")), 42);
+  json_t *h = json_object_get(r, "headers");
+  cr_expect(strncmp(json_string_value(json_object_get(h, "X-GT-Signature")),
+                    "sha256=", 7) == 0);
+  json_decref(r);
+}
+
+Test(webhook, wrong_secret_is_refused) {
+  gt_send_result res;
+  cr_assert_eq(
+      send_hook("hook-SECRET-not-the-right-one", test_pki_file("ca.pem"), &res),
+      -GT_ESEND);
+  cr_expect_not(res.retryable);
+  cr_expect(strstr(res.detail, "HTTP 401"), "%s", res.detail);
+  json_t *r = last_record();
+  cr_expect(json_is_false(json_object_get(r, "verified")));
+  json_decref(r);
+}
+
+Test(webhook, untrusted_certificate_fails) {
+  gt_send_result res;
+  cr_assert_eq(send_hook(HOOK_SECRET, test_pki_file("other-ca.pem"), &res),
+               -GT_ESEND);
+  cr_expect_not(res.retryable);
+  cr_expect(strstr(res.detail, "certificate"), "%s", res.detail);
+}
+
+Test(webhook, bad_configuration) {
+  const char *cases[][2] = {
+      {"webhook.url", "http://hooks.example.org/x"},
+      {"webhook.url", "gopher://127.0.0.1/"},
+      {"webhook.secret", "short"},
+  };
+  for (size_t i = 0; i < 3; i++) {
+    const char *kv[] = {"webhook.url", url, cases[i][0], cases[i][1], NULL};
+    gt_config cfg;
+    void *st = NULL;
+    cr_expect_eq(test_open("webhook", kv, &st, &cfg), -GT_EINVAL);
+    cr_expect(strncmp(gt_last_error(), cases[i][0], strlen(cases[i][0])) == 0,
+              "%s", gt_last_error());
+    assert_no_secret("error", gt_last_error());
+    gt__config_free(&cfg);
+  }
+}
+
+Test(webhook_plain, unsigned_over_loopback_http) {
+  gt_send_result res;
+  cr_assert_eq(send_hook(NULL, NULL, &res), 0, "%s", res.detail);
+  json_t *r = last_record();
+  cr_expect(json_is_null(json_object_get(r, "verified")));
+  cr_expect_null(
+      json_object_get(json_object_get(r, "headers"), "X-GT-Signature"));
+  json_decref(r);
+}
+
+Test(webhook_503, server_errors_are_retryable) {
+  gt_send_result res;
+  cr_assert_eq(send_hook(HOOK_SECRET, test_pki_file("ca.pem"), &res),
+               -GT_ESEND);
+  cr_expect(res.retryable);
+  cr_expect(strstr(res.detail, "HTTP 503"), "%s", res.detail);
+}

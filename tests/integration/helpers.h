@@ -1,0 +1,72 @@
+/* Shared by the integration tests: start gt with the JSON log backend
+ * writing to a private file, and read back what it delivered. */
+#ifndef GT_TEST_HELPERS_H
+#define GT_TEST_HELPERS_H
+
+#include <criterion/criterion.h>
+#include <gc.h>
+#include <gt/gt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static char gt_test_log[128];
+
+/* key/value pairs, NULL-terminated. */
+static inline void gt_test_start(const char *const *kv) {
+  GC_INIT();
+  snprintf(gt_test_log, sizeof gt_test_log, "/tmp/gt-it-%d.jsonl",
+           (int)getpid());
+  unlink(gt_test_log);
+  gt_options *o = gt_options_new();
+  gt_options_set(o, "log.path", gt_test_log);
+  gt_options_set(o, "log.format", "json");
+  for (; kv && kv[0]; kv += 2)
+    cr_assert_eq(gt_options_set(o, kv[0], kv[1]), 0, "%s", gt_last_error());
+  int rc = gt_init(o);
+  gt_options_free(o);
+  cr_assert_eq(rc, 0, "gt_init: %s", gt_last_error());
+}
+
+/* All records delivered so far, as a JSON array (caller decrefs). */
+static inline json_t *gt_test_records(void) {
+  json_t *all = json_array();
+  FILE *f = fopen(gt_test_log, "r");
+  if (!f)
+    return all;
+  char line[1 << 16];
+  while (fgets(line, sizeof line, f)) {
+    json_error_t err;
+    json_t *j = json_loads(line, 0, &err);
+    cr_assert_not_null(j, "bad JSON line: %s", err.text);
+    json_array_append_new(all, j);
+  }
+  fclose(f);
+  return all;
+}
+
+static inline long long gt_test_sum(json_t *records, const char *field) {
+  long long n = 0;
+  size_t i;
+  json_t *r;
+  json_array_foreach(records, i, r) n += json_integer_value(json_object_get(r, field));
+  return n;
+}
+
+/* Count of collected objects named `name` over all records. */
+static inline long long gt_test_named(json_t *records, const char *name) {
+  long long n = 0;
+  size_t i, j;
+  json_t *r, *g;
+  json_array_foreach(records, i, r) {
+    json_array_foreach(json_object_get(r, "groups"), j, g) {
+      const char *gn = json_string_value(json_object_get(g, "name"));
+      if (gn && strcmp(gn, name) == 0)
+        n += json_integer_value(json_object_get(g, "count"));
+    }
+  }
+  return n;
+}
+
+#endif
