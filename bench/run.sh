@@ -11,7 +11,7 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${GT_BENCH_BUILD:-$root/build-bench}
 out=$root/bench/out
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG" -DGT_BUILD_TESTS=OFF >/dev/null
 cmake --build "$build" --target gt_bench
 mkdir -p "$out"

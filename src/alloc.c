@@ -23,6 +23,7 @@
 
 #include <gc.h>
 #include <gc/gc_disclaim.h>
+#include <gc/gc_inline.h>
 #include <gc/gc_mark.h>
 
 #include "gt_internal.h"
@@ -117,6 +118,91 @@ static void GC_CALLBACK on_collection(GC_EventType e) {
     prev_event_proc(e);
 }
 
+/* Per-thread caches of free slots of our kinds, refilled a block at a time
+ * with GC_generic_malloc_many: bdwgc keeps thread-local free lists only for
+ * its own kinds, and taking the allocation lock for every object cost more
+ * than the rest of gt_malloc together.
+ * Each cache is collected memory on a list whose head is a static (our data
+ * segment is a root), so every cached slot is reachable and the collector
+ * never sweeps or hands out one we still hold. A thread's exit only unlinks
+ * its cache (bdwgc has unregistered the thread by then, so no GC call), and
+ * the next collections reclaim the cache and its slots. */
+#define TL_CLASSES 16      /* slots of 16..256 bytes */
+#define TL_CAP (HBLK / 16) /* one block of the smallest slots */
+typedef struct tl_cache {
+  struct tl_cache *prev, *next;
+  void *slots[2][TL_CLASSES + 1][TL_CAP];
+  uint16_t n[2][TL_CLASSES + 1];
+  bool bad[2][TL_CLASSES + 1]; /* bdwgc used another slot size: bypass */
+} tl_cache;
+static __attribute__((tls_model("initial-exec"))) _Thread_local tl_cache *tl;
+static tl_cache *tl_all; /* the root */
+static pthread_mutex_t tl_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_key_t tl_key;
+
+static void tl_release(void *cache) {
+  tl_cache *c = cache;
+  pthread_mutex_lock(&tl_lock);
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    tl_all = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+  pthread_mutex_unlock(&tl_lock);
+}
+
+static tl_cache *tl_get(void) {
+  if (__builtin_expect(tl != NULL, 1))
+    return tl;
+  tl_cache *c = GC_MALLOC(sizeof *c); /* on our stack until linked */
+  if (!c)
+    return NULL;
+  pthread_mutex_lock(&tl_lock);
+  c->next = tl_all;
+  if (tl_all)
+    tl_all->prev = c;
+  tl_all = c;
+  pthread_mutex_unlock(&tl_lock);
+  pthread_setspecific(tl_key, c);
+  return tl = c;
+}
+
+/* A cleared slot of `granules` granules of kind k (0 ptr, 1 atomic). */
+static void *tl_alloc(size_t granules, int k) {
+  tl_cache *c = tl_get();
+  if (!c || c->bad[k][granules])
+    return NULL;
+  uint16_t *n = &c->n[k][granules];
+  if (*n == 0) {
+    void *list = NULL;
+    /* It takes the slot size itself (extra byte included), as
+     * GC_malloc_many passes it, not a request size. */
+    GC_generic_malloc_many(granules * 16, k ? kind_atomic : kind_ptr, &list);
+    while (list) {
+      /* Unlinked now: a cached slot is scanned (the cache is a root), and
+       * its link would keep the slot handed out after it alive. */
+      void *next = *(void **)list;
+      *(void **)list = NULL;
+      if (*n < TL_CAP)
+        c->slots[k][granules][(*n)++] = list;
+      else
+        GC_FREE(list);
+      list = next;
+    }
+    if (*n && GC_size(c->slots[k][granules][0]) != granules * 16) {
+      c->bad[k][granules] = true; /* our slot arithmetic would be wrong */
+      while (*n)
+        GC_FREE(c->slots[k][granules][--*n]);
+    }
+    if (*n == 0)
+      return NULL;
+  }
+  void *p = c->slots[k][granules][--*n];
+  c->slots[k][granules][*n] = NULL;
+  return p;
+}
+
 static void setup_kinds(void) {
   if (!GC_is_init_called())
     GC_INIT();
@@ -128,6 +214,13 @@ static void setup_kinds(void) {
   kind_atomic = (int)GC_new_kind(GC_new_free_list(), GC_DS_LENGTH, 0, 1);
   GC_register_disclaim_proc(kind_ptr, on_disclaim, 0);
   GC_register_disclaim_proc(kind_atomic, on_disclaim, 0);
+  /* bdwgc creates a kind's reclaim list only in GC_generic_malloc, not in
+   * GC_generic_malloc_many, and a collection leaves the free lists of a
+   * kind without one in place, pointing into blocks it then frees. One
+   * ordinary allocation per kind creates the lists. */
+  GC_reachable_here(GC_generic_malloc(1, kind_ptr));
+  GC_reachable_here(GC_generic_malloc(1, kind_atomic));
+  pthread_key_create(&tl_key, tl_release);
   prev_event_proc = GC_get_on_collection_event();
   GC_set_on_collection_event(on_collection);
 }
@@ -200,14 +293,23 @@ static void *alloc_obj(size_t size, uint32_t site, bool atomic, int track,
   size_t req = size + HDR_BYTES - extra_byte;
   bool fin = atomic_load_explicit(&mechanism, memory_order_relaxed) ==
              GT_MECH_FINALIZER;
-  void *p;
-  if (fin)
+  void *p = NULL;
+  size_t slot = 0, granules = (size + HDR_BYTES + 15) / 16;
+  if (fin) {
     p = atomic ? GC_MALLOC_ATOMIC(req) : GC_MALLOC(req);
-  else
-    p = GC_generic_malloc(req, atomic ? kind_atomic : kind_ptr);
-  if (!p)
-    return NULL;
-  size_t slot = GC_size(p);
+  } else if (granules <= TL_CLASSES) {
+    p = tl_alloc(granules, atomic);
+    slot = granules * 16;
+  }
+  if (!p) {
+    if (!fin)
+      p = GC_generic_malloc(req, atomic ? kind_atomic : kind_ptr);
+    if (!p)
+      return NULL;
+    slot = 0;
+  }
+  if (!slot)
+    slot = GC_size(p);
   if (fin && atomic)
     memset(p, 0, slot); /* gt_malloc_atomic memory is zeroed in every mode */
   *header_of(p, slot) = (tracked ? H_LIVE : 0) | H_GT |

@@ -187,3 +187,12 @@ uint64_t gt__batch_json_collected(json_t *j) {
   json_int_t n = json_integer_value(json_object_get(j, "collected"));
   return n > 0 ? (uint64_t)n : 0;
 }
+
+json_t *gt__message_json(const gt_message *m, json_t **owned) {
+  *owned = NULL;
+  if (m->json)
+    return m->json;
+  if (!m->batch)
+    return *owned = json_object();
+  return *owned = gt__batch_json(m->batch);
+}

@@ -153,16 +153,18 @@ static void deliver(sink *s, gt_batch *b, const char *suffix, bool to_spool) {
     if (t)
       strcat(text = t, suffix);
   }
-  json_t *json = gt__batch_json(b);
-  gt_message m = {.text = text ? text : "", .json = json};
+  gt_message m = {.text = text ? text : "", .batch = b};
   gt_send_result res = {0};
-  if (to_spool)
-    spool(s, m.text, json, "daily cap reached");
-  else if (send_with_retry(s, &m, &res) != 0) {
+  const char *why = to_spool ? "daily cap reached" : NULL;
+  if (!to_spool && send_with_retry(s, &m, &res) != 0) {
     BUMP(failed, 1);
-    spool(s, m.text, json, res.detail);
+    why = res.detail;
   }
-  json_decref(json);
+  if (why) {
+    json_t *json = gt__batch_json(b);
+    spool(s, m.text, json, why);
+    json_decref(json);
+  }
   free(text);
 }
 

@@ -12,13 +12,19 @@ struct gt_batch;
 
 struct json_t;
 
-/* A message is its text plus the batch behind it as JSON (gt__batch_json's
- * shape), so a message replayed from the spool is the same to a backend as
- * a fresh one. Both are borrowed for the duration of send(). */
+/* A message is its text plus the batch behind it: a fresh message carries
+ * the batch, one replayed from the spool its JSON. Backends that post
+ * structured data get the JSON from gt__message_json, so nobody builds it
+ * when no backend needs it. Everything is borrowed for send()'s duration. */
 typedef struct gt_message {
-  const char *text;    /* rendered with the templates */
-  struct json_t *json; /* the batch: counts per group, totals, samples */
+  const char *text;              /* rendered with the templates */
+  const struct gt_batch *batch;  /* or NULL, with json set */
+  struct json_t *json;           /* or NULL, with batch set */
 } gt_message;
+
+/* The batch as JSON (gt__batch_json's shape). *owned gets a reference the
+ * caller must json_decref (NULL when the message already held the JSON). */
+struct json_t *gt__message_json(const gt_message *m, struct json_t **owned);
 
 typedef struct gt_send_result {
   bool retryable;        /* timeout, connection error, 5xx, 429 */

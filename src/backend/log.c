@@ -39,7 +39,8 @@ static int log_send(void *state, const gt_message *m, gt_send_result *res) {
   log_state *s = state;
   int rc;
   if (s->json) {
-    json_t *o = m->json ? json_deep_copy(m->json) : json_object();
+    json_t *owned, *o = json_deep_copy(gt__message_json(m, &owned));
+    json_decref(owned);
     json_object_set_new(o, "text", json_string(m->text));
     char *line = json_dumps(o, JSON_COMPACT);
     json_decref(o);
