@@ -212,15 +212,22 @@ static int am_open(const gt_config *cfg, void **state) {
                   "members, e.g. http://127.0.0.1:9093)");
     goto fail;
   }
-  char *copy = strdup(urls), *save = NULL;
+  char *copy = strdup(urls), *rest = copy, *tok;
   if (!copy) {
     rc = gt__fail(GT_ENOMEM, "alertmanager: out of memory");
     goto fail;
   }
   size_t index = 0;
-  for (char *tok = strtok_r(copy, ",", &save); tok && rc == 0;
-       tok = strtok_r(NULL, ",", &save))
-    rc = add_member(s, cfg, trim(tok), index++);
+  /* strsep, not strtok: "a,,b" is a typo to report, not a list of two. */
+  while (rc == 0 && (tok = strsep(&rest, ",")) != NULL) {
+    tok = trim(tok);
+    if (!*tok)
+      rc = gt__fail(GT_EINVAL, "alertmanager.url: member %zu is empty",
+                    index + 1);
+    else
+      rc = add_member(s, cfg, tok, index);
+    index++;
+  }
   free(copy);
   if (rc < 0) goto fail;
   if (s->nmembers == 0) {
@@ -317,7 +324,7 @@ static char *am_body(const am_state *s, const gt_message *msg) {
     json_t *g = ng ? json_array_get(groups, i) : NULL;
     json_t *gname = g ? json_object_get(g, "name") : NULL;
     const char *name = json_is_string(gname) ? json_string_value(gname)
-                       : g                   ? "(all)"
+                       : batch               ? "(all)" /* gt.group_by=none */
                                              : "test";
     json_t *labels = json_object();
     json_object_set_new(labels, "alertname", json_string("GarbageCollected"));
@@ -442,7 +449,7 @@ static int am_send(void *p, const gt_message *msg, gt_send_result *res) {
     if (!m->down) {
       m->down = 1;
       gt__warn("alertmanager: member %s is down (%s); still delivering to "
-               "the other %zu member%s; reported again only when it is back",
+               "the other %zu member%s; no further warning until it recovers",
                m->label, why, s->nmembers - 1, s->nmembers == 2 ? "" : "s");
     }
     int w = snprintf(failed + pos, sizeof failed - pos, "%s%s: %s",

@@ -564,3 +564,212 @@ Test(alertmanager_cluster, member_down_others_still_deliver) {
   cr_expect_not_null(find_alert(got, "fleet-solo", "Thing"));
   json_decref(n);
 }
+
+/* ---- the backend alone: configuration, body, partial delivery ----------
+ * These need no Alertmanager: a webhook receiver stands in for a member
+ * (it records what an Alertmanager would be sent) and a closed port for a
+ * member that is down. */
+
+static char errfile[64];
+static int saved_stderr = -1;
+static test_server fake[2];
+
+/* gt__warn writes to stderr: keep it in a file to count the reports. */
+static void backend_up(void) {
+  snprintf(errfile, sizeof errfile, "/tmp/gt-am-stderr-XXXXXX");
+  int fd = mkstemp(errfile);
+  cr_assert_geq(fd, 0);
+  fflush(stderr);
+  saved_stderr = dup(2);
+  dup2(fd, 2);
+  close(fd);
+}
+
+static void backend_down(void) {
+  fflush(stderr);
+  if (saved_stderr >= 0) {
+    dup2(saved_stderr, 2);
+    close(saved_stderr);
+    saved_stderr = -1;
+  }
+  assert_file_no_secret(errfile);
+  unlink(errfile);
+  for (int i = 0; i < 2; i++)
+    if (fake[i].dir[0]) server_stop(&fake[i]);
+}
+
+TestSuite(alertmanager_backend, .init = backend_up, .fini = backend_down,
+          .timeout = 30);
+
+static char *stderr_text(void) {
+  fflush(stderr);
+  char *t = slurp(errfile);
+  return t ? t : strdup("");
+}
+
+Test(alertmanager_backend, bad_configuration_names_the_key) {
+  const char *cases[][2] = {
+      {"alertmanager.url", ""},
+      {"alertmanager.url", "http://alertmanager.example.org:9093"},
+      {"alertmanager.url", "gopher://127.0.0.1:9093"},
+      {"alertmanager.url", "http://127.0.0.1:9093,http://127.0.0.1:9093/"},
+      {"alertmanager.url", "http://127.0.0.1:9093,,"},
+      {"alertmanager.service", ""},
+      {"alertmanager.labels", "bad-name=x"},
+      {"alertmanager.labels", "__reserved=x"},
+      {"alertmanager.labels", "9lives=x"},
+      {"alertmanager.labels", "instance=x"},
+      {"alertmanager.labels", "env"},
+      {"alertmanager.labels", "env=a,env=b"},
+      {"alertmanager.labels", "env="},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    const char *kv[] = {"alertmanager.url", "http://127.0.0.1:9093",
+                        "alertmanager.service", "svc", cases[i][0],
+                        cases[i][1], NULL};
+    gt_config cfg;
+    void *st = NULL;
+    int rc = test_open("alertmanager", kv, &st, &cfg);
+    cr_expect_eq(rc, -GT_EINVAL, "%s=%s accepted", cases[i][0], cases[i][1]);
+    cr_expect(strncmp(gt_last_error(), cases[i][0], strlen(cases[i][0])) == 0,
+              "%s=%s: %s", cases[i][0], cases[i][1], gt_last_error());
+    if (rc == 0) gt__backend_find("alertmanager")->close(st);
+    gt__config_free(&cfg);
+  }
+}
+
+Test(alertmanager_backend, good_configuration_opens) {
+  const char *kv[] = {"alertmanager.url",
+                      " http://127.0.0.1:9093/ , http://localhost:9095/api/v2/"
+                      "alerts,https://am.example.org",
+                      "alertmanager.service", "svc", "alertmanager.labels",
+                      "env=prod, region=eu_1", NULL};
+  gt_config cfg;
+  void *st = NULL;
+  cr_assert_eq(test_open("alertmanager", kv, &st, &cfg), 0, "%s",
+               gt_last_error());
+  gt__backend_find("alertmanager")->close(st);
+  gt__config_free(&cfg);
+}
+
+/* A batch with one group "Node", as the pipeline hands it over. */
+static void node_batch(gt_batch *b, gt_group *g, uint64_t n) {
+  test_batch(b, n);
+  uint32_t site = gt__intern_site("Node", NULL, 0);
+  cr_assert_neq(site, 0);
+  memset(g, 0, sizeof *g);
+  g->name_id = gt__site(site)->name_id;
+  g->count = n;
+  g->bytes = 32 * n;
+  b->groups = g;
+  b->ngroups = 1;
+  b->bytes = g->bytes;
+}
+
+static int am_send_one(void *st, uint64_t n, gt_send_result *res) {
+  gt_batch b;
+  gt_group g;
+  node_batch(&b, &g, n);
+  char text[64];
+  snprintf(text, sizeof text, "%llu objects collected", (unsigned long long)n);
+  gt_message m = {text, &b};
+  memset(res, 0, sizeof *res);
+  int rc = gt__backend_find("alertmanager")->send(st, &m, res);
+  assert_no_secret("detail", res->detail);
+  return rc;
+}
+
+Test(alertmanager_backend, body_and_one_report_per_outage) {
+  server_start(&fake[0], "webhook_receiver.py", false, NULL);
+  int down_port = free_port();
+  char urls_kv[120], down_label[64];
+  snprintf(urls_kv, sizeof urls_kv, "http://127.0.0.1:%d,http://127.0.0.1:%d",
+           fake[0].port, down_port);
+  snprintf(down_label, sizeof down_label, "http://127.0.0.1:%d", down_port);
+  const char *kv[] = {"alertmanager.url", urls_kv, "alertmanager.service",
+                      "svc", "alertmanager.labels", "env=test", NULL};
+  gt_config cfg;
+  void *st = NULL;
+  cr_assert_eq(test_open("alertmanager", kv, &st, &cfg), 0, "%s",
+               gt_last_error());
+  gt_send_result res;
+
+  /* Delivered although the second member is down; the detail says so. */
+  cr_expect_eq(am_send_one(st, 42, &res), 0, "%s", res.detail);
+  cr_expect(strstr(res.detail, "accepted by 1 of 2 members"), "%s",
+            res.detail);
+  cr_expect(strstr(res.detail, down_label), "%s", res.detail);
+  cr_expect_eq(am_send_one(st, 7, &res), 0, "%s", res.detail);
+
+  cr_assert_eq(server_wait_records(&fake[0], 2, 3000), 2);
+  json_t *recs = server_records(&fake[0]);
+  json_t *r = json_array_get(recs, 0);
+  cr_expect_str_eq(json_string_value(json_object_get(r, "path")),
+                   "/api/v2/alerts");
+  json_t *alerts = json_object_get(r, "json");
+  cr_assert(json_is_array(alerts) && json_array_size(alerts) == 1, "%s",
+            json_dumps(alerts, JSON_COMPACT));
+  json_t *a = json_array_get(alerts, 0);
+  cr_expect_str_eq(label(a, "alertname"), "GarbageCollected");
+  cr_expect_str_eq(label(a, "service"), "svc");
+  cr_expect_str_eq(label(a, "name"), "Node");
+  cr_expect_str_eq(label(a, "env"), "test");
+  /* Default instance: host:pid of this process. */
+  char pid[32];
+  snprintf(pid, sizeof pid, ":%ld", (long)getpid());
+  const char *inst = label(a, "instance");
+  cr_expect(inst && strlen(inst) > strlen(pid) &&
+                strcmp(inst + strlen(inst) - strlen(pid), pid) == 0,
+            "instance %s", inst);
+  cr_expect_str_eq(annotation(a, "summary"), "42 objects collected");
+  cr_expect_str_eq(annotation(a, "collected"), "42");
+  cr_expect_str_eq(annotation(a, "bytes"), "1344");
+  cr_expect_str_eq(annotation(a, "batch_sampled"), "42");
+  const char *s = json_string_value(json_object_get(a, "startsAt"));
+  const char *e = json_string_value(json_object_get(a, "endsAt"));
+  cr_assert(s && e && strlen(s) == 20 && strlen(e) == 20, "%s %s", s, e);
+  cr_expect_gt(strcmp(e, s), 0, "endsAt %s not after startsAt %s", e, s);
+  json_decref(recs);
+
+  char *err = stderr_text();
+  cr_expect_eq(count_substr(err, "is down"), 1, "%s", err);
+  cr_expect(strstr(err, down_label), "%s", err);
+  free(err);
+
+  /* The member comes back: said once, and it gets the next batch. */
+  char port_arg[16];
+  snprintf(port_arg, sizeof port_arg, "%d", down_port);
+  const char *extra[] = {"--port", port_arg, NULL};
+  server_start(&fake[1], "webhook_receiver.py", false, extra);
+  cr_expect_eq(am_send_one(st, 1, &res), 0, "%s", res.detail);
+  cr_expect(strstr(res.detail, "accepted by 2 of 2 members"), "%s",
+            res.detail);
+  cr_expect_eq(server_wait_records(&fake[1], 1, 3000), 1);
+  err = stderr_text();
+  cr_expect_eq(count_substr(err, "is back"), 1, "%s", err);
+  cr_expect_eq(count_substr(err, "is down"), 1, "%s", err);
+  free(err);
+
+  gt__backend_find("alertmanager")->close(st);
+  gt__config_free(&cfg);
+}
+
+Test(alertmanager_backend, all_members_down_is_retryable) {
+  char urls_kv[120];
+  snprintf(urls_kv, sizeof urls_kv, "http://127.0.0.1:%d,http://127.0.0.1:%d",
+           free_port(), free_port());
+  const char *kv[] = {"alertmanager.url", urls_kv, "alertmanager.service",
+                      "svc", NULL};
+  gt_config cfg;
+  void *st = NULL;
+  cr_assert_eq(test_open("alertmanager", kv, &st, &cfg), 0, "%s",
+               gt_last_error());
+  gt_send_result res;
+  cr_expect_eq(am_send_one(st, 3, &res), -GT_ESEND);
+  cr_expect(res.retryable);
+  cr_expect(strstr(res.detail, "accepted by 0 of 2 members"), "%s",
+            res.detail);
+  cr_expect_str_eq(gt_last_error(), res.detail);
+  gt__backend_find("alertmanager")->close(st);
+  gt__config_free(&cfg);
+}
