@@ -311,13 +311,22 @@ static json_t *num_str(json_t *v) {
  * requires it): the rendered text, the group's counts, the batch totals,
  * and whatever age fields the batch JSON carries for the group. */
 static char *am_body(const am_state *s, const gt_message *msg) {
-  json_t *batch = msg->batch ? gt__batch_json(msg->batch) : NULL;
+  json_t *batch = msg->json; /* borrowed */
   json_t *groups = batch ? json_object_get(batch, "groups") : NULL;
   json_t *alerts = json_array();
+  /* The batch's own times when it has them: a batch replayed from the
+   * spool an hour late then arrives already resolved instead of firing as
+   * if it were news. */
   char starts[32], ends[32];
   time_t now = time(NULL);
-  rfc3339(now, starts);
-  rfc3339(now + AM_RESOLVE_S, ends);
+  json_int_t first = json_integer_value(json_object_get(batch, "first_ms"));
+  json_int_t last = json_integer_value(json_object_get(batch, "last_ms"));
+  time_t t0 = first > 0 ? (time_t)(first / 1000) : now;
+  time_t t1 = last > 0 ? (time_t)(last / 1000) : now;
+  if (t0 > now) t0 = now; /* Alertmanager refuses startsAt in the future */
+  if (t1 < t0) t1 = t0;
+  rfc3339(t0, starts);
+  rfc3339(t1 + AM_RESOLVE_S, ends);
   size_t ng = json_array_size(groups);
   /* A message without a batch (gt send-test) is one alert named "test". */
   for (size_t i = 0; i < (ng ? ng : 1); i++) {
@@ -376,7 +385,6 @@ static char *am_body(const am_state *s, const gt_message *msg) {
   }
   char *out = json_dumps(alerts, JSON_COMPACT | JSON_SORT_KEYS);
   json_decref(alerts);
-  json_decref(batch);
   return out;
 }
 
