@@ -28,10 +28,10 @@
 
 typedef struct am_member {
   gt_http http;
-  char *url;    /* {base}/api/v2/alerts */
-  char *label;  /* scheme://host:port: what messages may show (no path,
-                   no userinfo, since either may carry a token) */
-  int down;     /* reported down, not yet reported back */
+  char *url;   /* {base}/api/v2/alerts */
+  char *label; /* scheme://host:port: what messages may show (no path,
+                  no userinfo, since either may carry a token) */
+  int down;    /* reported down, not yet reported back */
 } am_member;
 
 typedef struct am_label {
@@ -90,8 +90,8 @@ static char *trim(char *s) {
   return s;
 }
 
-static const char *const builtin_labels[] = {"alertname", "service",
-                                             "instance", "name", NULL};
+static const char *const builtin_labels[] = {"alertname", "service", "instance",
+                                             "name", NULL};
 
 /* "k=v,k2=v2": extra labels on every alert (env, region, team...). */
 static int parse_labels(am_state *s, const char *in) {
@@ -207,9 +207,9 @@ static int am_open(const gt_config *cfg, void **state) {
   const char *instance = gt__config_get(cfg, "alertmanager.instance");
   const char *labels = gt__config_get(cfg, "alertmanager.labels");
   if (!urls) {
-    rc = gt__fail(GT_EINVAL,
-                  "alertmanager.url: required (comma list of cluster "
-                  "members, e.g. http://127.0.0.1:9093)");
+    rc =
+        gt__fail(GT_EINVAL, "alertmanager.url: required (comma list of cluster "
+                            "members, e.g. http://127.0.0.1:9093)");
     goto fail;
   }
   char *copy = strdup(urls), *rest = copy, *tok;
@@ -367,8 +367,8 @@ static char *am_body(const am_state *s, const gt_message *msg) {
       }
     }
     if (batch) {
-      static const char *const totals[] = {"collected", "sampled", "bytes",
-                                           "freed", "estimated", NULL};
+      static const char *const totals[] = {"collected", "sampled",   "bytes",
+                                           "freed",     "estimated", NULL};
       char k[40];
       for (size_t t = 0; totals[t]; t++) {
         json_t *sv = num_str(json_object_get(batch, totals[t]));
@@ -394,8 +394,7 @@ static int post_member(am_member *m, struct curl_slist *hdrs, const char *body,
                        long *retry_after) {
   gt_http_reply r = {0};
   int rc = 0;
-  if (gt__http_post(&m->http, m->url, hdrs, body, strlen(body), NULL, &r) <
-      0) {
+  if (gt__http_post(&m->http, m->url, hdrs, body, strlen(body), NULL, &r) < 0) {
     gt_send_result tr = {0};
     gt__http_transport_fail(&m->http, &r, "alertmanager", &tr);
     /* tr.detail starts with "alertmanager: "; keep the cause only. */
@@ -441,8 +440,8 @@ static int am_send(void *p, const gt_message *msg, gt_send_result *res) {
     am_member *m = &s->members[i];
     char why[300];
     int retryable = 0;
-    if (post_member(m, hdrs, body, why, sizeof why, &retryable,
-                    &retry_after) == 0) {
+    if (post_member(m, hdrs, body, why, sizeof why, &retryable, &retry_after) ==
+        0) {
       ok++;
       if (m->down) {
         m->down = 0;
@@ -462,8 +461,9 @@ static int am_send(void *p, const gt_message *msg, gt_send_result *res) {
     }
     int w = snprintf(failed + pos, sizeof failed - pos, "%s%s: %s",
                      pos ? "; " : "", m->label, why);
-    if (w > 0) pos = pos + (size_t)w < sizeof failed ? pos + (size_t)w
-                                                     : sizeof failed - 1;
+    if (w > 0)
+      pos =
+          pos + (size_t)w < sizeof failed ? pos + (size_t)w : sizeof failed - 1;
   }
   curl_slist_free_all(hdrs);
   free(body);
