@@ -7,12 +7,14 @@ extern const gt_backend_ops gt__backend_log;
 extern const gt_backend_ops gt__backend_sms;
 extern const gt_backend_ops gt__backend_email;
 extern const gt_backend_ops gt__backend_webhook;
+extern const gt_backend_ops gt__backend_alertmanager;
 
 static const gt_backend_ops *const available[] = {
     &gt__backend_log,
     &gt__backend_sms,
     &gt__backend_email,
     &gt__backend_webhook,
+    &gt__backend_alertmanager,
     NULL,
 };
 

@@ -20,6 +20,8 @@ def arg_parser(description):
     p.add_argument("--cert", help="server certificate (PEM); plain HTTP without it")
     p.add_argument("--key")
     p.add_argument("--lifetime", type=float, default=120.0)
+    # 0: any free port. A fixed one lets a test bring a "down" server back.
+    p.add_argument("--port", type=int, default=0)
     return p
 
 
@@ -73,7 +75,8 @@ class QuietHandler(http.server.BaseHTTPRequestHandler):
 
 
 def serve(args, handler_cls):
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler_cls)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", args.port),
+                                            handler_cls)
     httpd.daemon_threads = True
     if args.cert:
         ctx = tls_context(args.cert, args.key)
