@@ -157,6 +157,13 @@ static void bump(_Atomic uint64_t *c) {
                         memory_order_relaxed);
 }
 
+void gt__alloc_fork(enum gt_fork_phase phase) {
+  if (phase == GT_FORK_PREPARE)
+    pthread_mutex_lock(&tlist_lock);
+  else
+    pthread_mutex_unlock(&tlist_lock);
+}
+
 void gt__alloc_note_watch(void) {
   tcount *t = counts();
   bump(&t->allocated);
@@ -305,7 +312,7 @@ static __attribute__((noinline)) void clear_stack(void) {
   __asm__ volatile("" : : "r"(buf) : "memory"); /* keep the memset */
 }
 
-static __attribute__((noinline)) size_t collect(void) {
+size_t gt__collect_inner(void) {
   gt_stats before, after;
   gt__pipeline_sync(-1);
   gt__pipeline_stats(&before);
@@ -326,5 +333,5 @@ static __attribute__((noinline)) size_t collect(void) {
  * clear_stack wipes them before the collector scans this stack. */
 size_t gt_collect(void) {
   clear_stack();
-  return collect();
+  return gt__collect_inner();
 }

@@ -32,11 +32,16 @@ bool gt__batch_empty(const gt_batch *b) {
 }
 
 static gt_group *group_for(gt_batch *b, uint32_t site, uint32_t name_id) {
-  /* Batches hold few groups (names or sites in a message), so a linear scan
-   * beats a hash table here. */
+  /* Events come in runs of one site, and a batch holds few groups (names
+   * or sites in a message): the last group, then a linear scan. */
+  if (b->last_group < b->ngroups) {
+    gt_group *last = &b->groups[b->last_group];
+    if (last->site == site && last->name_id == name_id)
+      return last;
+  }
   for (size_t i = 0; i < b->ngroups; i++)
     if (b->groups[i].site == site && b->groups[i].name_id == name_id)
-      return &b->groups[i];
+      return &b->groups[b->last_group = i];
   if (b->ngroups == b->cap_groups) {
     size_t cap = b->cap_groups ? b->cap_groups * 2 : 16;
     gt_group *g = realloc(b->groups, cap * sizeof *g);
@@ -45,6 +50,7 @@ static gt_group *group_for(gt_batch *b, uint32_t site, uint32_t name_id) {
     b->groups = g;
     b->cap_groups = cap;
   }
+  b->last_group = b->ngroups;
   gt_group *g = &b->groups[b->ngroups++];
   *g = (gt_group){.site = site, .name_id = name_id, .only_site = UINT32_MAX};
   return g;
@@ -67,10 +73,6 @@ int gt__batch_add(gt_batch *b, enum gt_group_by by, const gt_event *ev,
   if (!g)
     return -GT_ENOMEM;
   note_site(g, ev->site);
-  int64_t now = gt__wall_ms();
-  if (gt__batch_empty(b))
-    b->first_wall_ms = now;
-  b->last_wall_ms = now;
   if (ev->kind == GT_EV_FREED) {
     g->freed += n;
     b->freed += n;
@@ -179,4 +181,9 @@ json_t *gt__batch_json(const gt_batch *b) {
   json_object_set_new(o, "groups", groups);
   json_object_set_new(o, "samples", samples);
   return o;
+}
+
+uint64_t gt__batch_json_collected(json_t *j) {
+  json_int_t n = json_integer_value(json_object_get(j, "collected"));
+  return n > 0 ? (uint64_t)n : 0;
 }

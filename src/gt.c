@@ -80,6 +80,28 @@ const char *gt_strerror(int err) {
   }
 }
 
+static void fork_prepare(void) {
+  pthread_mutex_lock(&life);
+  gt__pipeline_fork(GT_FORK_PREPARE);
+  gt__alloc_fork(GT_FORK_PREPARE);
+  gt__intern_fork(GT_FORK_PREPARE);
+}
+
+static void fork_parent(void) {
+  gt__intern_fork(GT_FORK_PARENT);
+  gt__alloc_fork(GT_FORK_PARENT);
+  gt__pipeline_fork(GT_FORK_PARENT);
+  pthread_mutex_unlock(&life);
+}
+
+static void fork_child(void) {
+  gt__intern_fork(GT_FORK_CHILD);
+  gt__alloc_fork(GT_FORK_CHILD);
+  gt__pipeline_fork(GT_FORK_CHILD);
+  initialized = false; /* the child may gt_init a pipeline of its own */
+  pthread_mutex_unlock(&life);
+}
+
 static void at_exit(void) {
   gt_shutdown((int)(config.timeout_ms ? config.timeout_ms : 10000));
 }
@@ -115,8 +137,10 @@ int gt_init(const gt_options *opts) {
     goto out;
   }
   initialized = true;
-  if (!atexit_done)
+  if (!atexit_done) {
     atexit_done = atexit(at_exit) == 0;
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+  }
 out:
   pthread_mutex_unlock(&life);
   return rc;
@@ -128,6 +152,10 @@ int gt_shutdown(int timeout_ms) {
     pthread_mutex_unlock(&life);
     return -GT_ESTATE;
   }
+  /* Objects the program dropped just before exiting are reported too. A
+   * thread unknown to the collector must not start a collection. */
+  if (GC_thread_is_registered())
+    gt__collect_inner();
   int rc = gt__pipeline_stop(timeout_ms);
   initialized = false;
   uint64_t scale = config.alloc_sample_every;

@@ -23,6 +23,11 @@ GT_HIDDEN void gt__warn(const char *fmt, ...)
 GT_HIDDEN int64_t gt__now_ms(void);      /* CLOCK_MONOTONIC */
 GT_HIDDEN int64_t gt__wall_ms(void);     /* CLOCK_REALTIME */
 
+enum gt_fork_phase { GT_FORK_PREPARE, GT_FORK_PARENT, GT_FORK_CHILD };
+GT_HIDDEN void gt__intern_fork(enum gt_fork_phase phase);
+GT_HIDDEN void gt__alloc_fork(enum gt_fork_phase phase);
+GT_HIDDEN void gt__pipeline_fork(enum gt_fork_phase phase);
+
 /* ---- configuration (config.c) ------------------------------------------- */
 enum gt_group_by { GT_GROUP_NAME, GT_GROUP_SITE, GT_GROUP_NONE };
 enum gt_mechanism { GT_MECH_DISCLAIM, GT_MECH_FINALIZER };
@@ -132,6 +137,8 @@ GT_HIDDEN size_t gt__pipeline_name_stats(gt_name_stats *out, size_t cap);
 GT_HIDDEN int gt__alloc_setup(const gt_config *cfg);
 GT_HIDDEN void gt__alloc_counts(uint64_t *allocated, uint64_t *tracked);
 GT_HIDDEN void gt__alloc_note_watch(void);
+/* gt_collect without the stack scrub (the caller has done it). */
+GT_HIDDEN size_t gt__collect_inner(void);
 
 /* ---- batches (batch.c) -------------------------------------------------- */
 typedef struct gt_group {
@@ -162,7 +169,7 @@ typedef struct gt_batch {
   uint32_t merged;   /* batches folded in by the rate limiter */
   int64_t first_wall_ms, last_wall_ms;
   gt_group *groups; /* sorted by count, descending */
-  size_t ngroups, cap_groups;
+  size_t ngroups, cap_groups, last_group;
   gt_sample samples[GT_BATCH_MAX_SAMPLES];
   size_t nsamples;
 } gt_batch;
@@ -178,6 +185,8 @@ GT_HIDDEN void gt__batch_sort(gt_batch *b);
 /* The batch as a JSON object (jansson json_t *, caller decrefs). */
 struct json_t;
 GT_HIDDEN struct json_t *gt__batch_json(const gt_batch *b);
+/* Collected count of a batch JSON (gt__batch_json's shape), for totals. */
+GT_HIDDEN uint64_t gt__batch_json_collected(struct json_t *j);
 
 /* ---- sampling (sample.c) ------------------------------------------------ */
 typedef struct gt_sampler {
@@ -215,6 +224,27 @@ GT_HIDDEN int gt__render_check(const char *key, const char *tpl);
 GT_HIDDEN const char *gt__fmt_count(uint64_t v, char *buf);
 /* Describes a site as "file:line" (or "" without one) into buf. */
 GT_HIDDEN const char *gt__fmt_site(const gt_site *s, char *buf, size_t n);
+
+/* ---- spool (spool.c) ----------------------------------------------------- */
+/* Creates the directory (0700 at each created level); fails naming it. */
+GT_HIDDEN int gt__spool_prepare(const char *dir);
+/* Writes one undelivered message atomically. */
+GT_HIDDEN int gt__spool_write(const char *dir, const char *backend,
+                              const char *text, struct json_t *batch,
+                              const char *reason);
+enum gt_spool_verdict {
+  GT_SPOOL_DELIVERED, /* remove it */
+  GT_SPOOL_KEEP,      /* leave it for later, go on with the next */
+  GT_SPOOL_STOP,      /* leave it, stop replaying for now */
+  GT_SPOOL_REJECTED,  /* permanent refusal: set it aside */
+};
+typedef enum gt_spool_verdict (*gt_spool_fn)(const char *backend,
+                                             const char *text,
+                                             struct json_t *batch, void *ud);
+/* Offers each spooled message, oldest first; returns how many went out.
+ * Corrupt files are set aside with a warning, never fatal. */
+GT_HIDDEN size_t gt__spool_replay(const char *dir, gt_spool_fn fn, void *ud);
+GT_HIDDEN size_t gt__spool_count(const char *dir);
 
 /* ---- backends (backend/) ------------------------------------------------ */
 #include "backend/backend.h"

@@ -110,16 +110,16 @@ typedef struct {
 } cache_entry;
 static _Thread_local cache_entry cache[CACHE];
 
+/* `file` is __FILE__ (static storage, see gt_malloc_at), so its pointer
+ * identifies it; `name` may be a reused buffer, so its content is checked. */
 uint32_t gt__intern_site(const char *name, const char *file, int line) {
   if (!name)
     name = "object";
-  uintptr_t k = (uintptr_t)name ^ ((uintptr_t)file >> 3) ^ (uintptr_t)line;
-  cache_entry *e = &cache[(k ^ (k >> 7)) & (CACHE - 1)];
-  if (e->id && e->name == name && e->file == file && e->line == line) {
-    gt_site *s = gt__site(e->id);
-    if (strcmp(s->name, name) == 0 && same(s->file, file))
-      return e->id;
-  }
+  uintptr_t k = ((uintptr_t)name >> 3) ^ (uintptr_t)line;
+  cache_entry *e = &cache[(k ^ (k >> 6)) & (CACHE - 1)];
+  if (e->name == name && e->file == file && e->line == line && e->id &&
+      strcmp(gt__site(e->id)->name, name) == 0)
+    return e->id;
   pthread_mutex_lock(&lock);
   uint32_t id = intern_locked(name, file, line);
   pthread_mutex_unlock(&lock);
@@ -147,4 +147,13 @@ const char *gt__name(uint32_t name_id) {
 
 uint32_t gt__name_count(void) {
   return atomic_load_explicit(&nnames, memory_order_acquire);
+}
+
+/* fork(): the child must not inherit a mutex held by a thread that does
+ * not exist there. */
+void gt__intern_fork(enum gt_fork_phase phase) {
+  if (phase == GT_FORK_PREPARE)
+    pthread_mutex_lock(&lock);
+  else
+    pthread_mutex_unlock(&lock);
 }

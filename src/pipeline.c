@@ -3,6 +3,7 @@
  * exactly (ring events plus per-site overflow counters), samples every Nth,
  * closes batches by size, window or request, and hands them to each sink
  * (a backend with its own rate limiter and held batch). */
+#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +26,7 @@ typedef struct sink {
   bool limited;
   gt_ratelimit rl;
   gt_batch held; /* batches that found no token, merged */
-  bool cap_noted;
+  char last_detail[512]; /* the last failure reported, to report it once */
 } sink;
 
 static struct {
@@ -41,15 +42,17 @@ static struct {
   gt_batch batch;
   gt_sampler sampler;
   int64_t batch_deadline;
+  int64_t wall_ms; /* read once per pass: one clock call, not one per event */
   sink sinks[MAX_SINKS];
   int nsinks;
   uint64_t *ov_seen; /* per site: overflow already counted */
   uint32_t ov_cap;
+  _Atomic int64_t deadline_ms; /* during shutdown: stop trying after this */
+  bool spool_ok, spool_pending;
+  int64_t next_replay_ms;
   _Atomic uint64_t collected, freed, sampled, batches, sent, failed, retried,
-      held, overflowed, bytes, spooled;
-} P = {.mu = PTHREAD_MUTEX_INITIALIZER,
-       .wake = PTHREAD_COND_INITIALIZER,
-       .done_cv = PTHREAD_COND_INITIALIZER};
+      held, overflowed, bytes, spooled, replayed, lost;
+} P = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static _Atomic int overflow_pending;
 
@@ -75,40 +78,73 @@ void gt__emit(uint32_t site, int kind, uint64_t size, uint64_t birth_gc) {
 
 /* ---- delivery ----------------------------------------------------------- */
 
+static bool past_deadline(void) {
+  return P.deadline_ms && gt__now_ms() >= P.deadline_ms;
+}
+
 static void sleep_ms(long ms) {
+  if (P.deadline_ms) {
+    long left = (long)(P.deadline_ms - gt__now_ms());
+    if (ms > left)
+      ms = left > 0 ? left : 0;
+  }
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
   nanosleep(&ts, NULL);
 }
 
 /* Sends with retries for retryable failures: exponential backoff with
- * jitter, honouring Retry-After, bounded by gt.retry_max. */
-static int send_with_retry(sink *s, const gt_message *m) {
-  gt_send_result res;
+ * jitter, honouring Retry-After, bounded by gt.retry_max and, during
+ * shutdown, by its deadline. */
+static int send_with_retry(sink *s, const gt_message *m, gt_send_result *res) {
   long backoff = 200;
   for (uint64_t attempt = 0;; attempt++) {
-    memset(&res, 0, sizeof res);
-    res.retry_after_ms = -1;
-    if (s->ops->send(s->state, m, &res) == 0) {
+    if (past_deadline()) {
+      snprintf(res->detail, sizeof res->detail,
+               "%s: shutdown deadline passed", s->ops->name);
+      res->retryable = true;
+      return -GT_ETIMEDOUT;
+    }
+    memset(res, 0, sizeof *res);
+    res->retry_after_ms = -1;
+    if (s->ops->send(s->state, m, res) == 0) {
       BUMP(sent, 1);
+      s->last_detail[0] = 0;
       return 0;
     }
-    if (!res.retryable || attempt >= P.cfg.retry_max) {
-      BUMP(failed, 1);
-      gt__warn("%s: delivery failed: %s", s->ops->name,
-               res.detail[0] ? res.detail : "unknown error");
-      return -GT_ESEND;
-    }
+    if (!res->retryable || attempt >= P.cfg.retry_max)
+      break;
     BUMP(retried, 1);
-    long wait = res.retry_after_ms >= 0 ? res.retry_after_ms
-                                        : backoff + rand() % (backoff / 2 + 1);
-    if (wait > 60000)
-      wait = 60000;
-    sleep_ms(wait);
-    backoff *= 2;
+    long wait = res->retry_after_ms >= 0
+                    ? res->retry_after_ms
+                    : backoff + rand() % (backoff / 2 + 1);
+    sleep_ms(wait > 60000 ? 60000 : wait);
+    backoff = backoff < 30000 ? backoff * 2 : backoff;
   }
+  /* One line per distinct failure: a dead sink must not flood the log. */
+  if (strcmp(s->last_detail, res->detail) != 0) {
+    snprintf(s->last_detail, sizeof s->last_detail, "%s", res->detail);
+    gt__warn("delivery failed%s: %s", res->retryable ? "" : " (permanent)",
+             res->detail[0] ? res->detail : s->ops->name);
+  }
+  return -GT_ESEND;
 }
 
-static void deliver(sink *s, gt_batch *b, const char *suffix) {
+/* The spool keeps what could not be delivered; without one the count is
+ * reported as lost, loudly. */
+static void spool(sink *s, const char *text, json_t *json, const char *why) {
+  if (P.spool_ok && gt__spool_write(P.cfg.spool_dir, s->ops->name, text, json,
+                                    why) == 0) {
+    BUMP(spooled, 1);
+    P.spool_pending = true;
+    return;
+  }
+  BUMP(lost, gt__batch_json_collected(json));
+  gt__warn("%s: a message for %llu objects is lost: %s", s->ops->name,
+           (unsigned long long)gt__batch_json_collected(json),
+           P.spool_ok ? gt_last_error() : "no usable gt.spool_dir");
+}
+
+static void deliver(sink *s, gt_batch *b, const char *suffix, bool to_spool) {
   gt__batch_sort(b);
   char *text = gt__render(&P.cfg, b);
   if (text && suffix) {
@@ -117,14 +153,24 @@ static void deliver(sink *s, gt_batch *b, const char *suffix) {
     if (t)
       strcat(text = t, suffix);
   }
-  gt_message m = {.text = text ? text : "", .batch = b};
-  send_with_retry(s, &m);
+  json_t *json = gt__batch_json(b);
+  gt_message m = {.text = text ? text : "", .json = json};
+  gt_send_result res = {0};
+  if (to_spool)
+    spool(s, m.text, json, "daily cap reached");
+  else if (send_with_retry(s, &m, &res) != 0) {
+    BUMP(failed, 1);
+    spool(s, m.text, json, res.detail);
+  }
+  json_decref(json);
   free(text);
 }
 
+#define CAP_NOTE " (daily cap reached: later objects are counted and spooled)"
+
 static void offer(sink *s, gt_batch *b, int64_t now) {
   if (!s->limited) {
-    deliver(s, b, NULL);
+    deliver(s, b, NULL, false);
     return;
   }
   if (gt__batch_merge(&s->held, b) < 0) {
@@ -136,16 +182,18 @@ static void offer(sink *s, gt_batch *b, int64_t now) {
   s->held.scale = b->scale;
   switch (gt__ratelimit_take(&s->rl, now, gt__wall_ms())) {
   case GT_RL_SEND:
-    deliver(s, &s->held, NULL);
+    deliver(s, &s->held, NULL, false);
     gt__batch_reset(&s->held);
     break;
   case GT_RL_CAP_LAST:
-    deliver(s, &s->held,
-            " (daily cap reached: further objects are counted, not sent)");
+    deliver(s, &s->held, CAP_NOTE, false);
+    gt__batch_reset(&s->held);
+    break;
+  case GT_RL_CAPPED: /* counted, kept for tomorrow's replay */
+    deliver(s, &s->held, NULL, true);
     gt__batch_reset(&s->held);
     break;
   case GT_RL_HOLD:
-  case GT_RL_CAPPED:
     BUMP(held, 1);
     break;
   }
@@ -159,13 +207,9 @@ static void retry_held(int64_t now) {
         gt__ratelimit_wait_ms(&s->rl, now) > 0)
       continue;
     enum gt_rl_verdict v = gt__ratelimit_take(&s->rl, now, gt__wall_ms());
-    if (v == GT_RL_SEND || v == GT_RL_CAP_LAST) {
-      deliver(s, &s->held,
-              v == GT_RL_CAP_LAST ? " (daily cap reached: further objects are "
-                                    "counted, not sent)"
-                                  : NULL);
-      gt__batch_reset(&s->held);
-    }
+    deliver(s, &s->held, v == GT_RL_CAP_LAST ? CAP_NOTE : NULL,
+            v == GT_RL_CAPPED);
+    gt__batch_reset(&s->held);
   }
 }
 
@@ -178,6 +222,42 @@ static void close_batch(int64_t now) {
   for (int i = 0; i < P.nsinks; i++)
     offer(&P.sinks[i], &P.batch, now);
   gt__batch_reset(&P.batch);
+}
+
+/* ---- replay of the spool ------------------------------------------------ */
+
+static enum gt_spool_verdict replay_one(const char *backend, const char *text,
+                                        json_t *batch, void *ud) {
+  (void)ud;
+  sink *s = NULL;
+  for (int i = 0; i < P.nsinks; i++)
+    if (strcmp(P.sinks[i].ops->name, backend) == 0)
+      s = &P.sinks[i];
+  if (!s)
+    return GT_SPOOL_KEEP; /* for a backend this process does not use */
+  int64_t now = gt__now_ms();
+  if (s->limited) {
+    enum gt_rl_verdict v = gt__ratelimit_take(&s->rl, now, gt__wall_ms());
+    if (v == GT_RL_HOLD || v == GT_RL_CAPPED)
+      return GT_SPOOL_STOP;
+  }
+  gt_message m = {.text = text, .json = batch};
+  gt_send_result res = {0};
+  if (send_with_retry(s, &m, &res) == 0) {
+    BUMP(replayed, 1);
+    return GT_SPOOL_DELIVERED;
+  }
+  return res.retryable ? GT_SPOOL_STOP : GT_SPOOL_REJECTED;
+}
+
+#define REPLAY_EVERY_MS 30000
+
+static void maybe_replay(int64_t now) {
+  if (!P.spool_ok || !P.spool_pending || now < P.next_replay_ms)
+    return;
+  P.next_replay_ms = now + REPLAY_EVERY_MS;
+  gt__spool_replay(P.cfg.spool_dir, replay_one, NULL);
+  P.spool_pending = gt__spool_count(P.cfg.spool_dir) > 0;
 }
 
 /* ---- counting ----------------------------------------------------------- */
@@ -202,8 +282,11 @@ static void count_site(uint32_t site, int kind, uint64_t n, uint64_t bytes) {
 static void process(const gt_event *ev, uint64_t n, int64_t now) {
   if (ev->site == 0 || ev->site > gt__site_count())
     return; /* cannot happen with a valid header; never trust memory blindly */
-  if (gt__batch_empty(&P.batch))
+  if (gt__batch_empty(&P.batch)) {
     P.batch_deadline = now + (int64_t)P.cfg.batch_window_ms;
+    P.batch.first_wall_ms = P.wall_ms;
+  }
+  P.batch.last_wall_ms = P.wall_ms;
   if (ev->kind == GT_EV_FREED) {
     BUMP(freed, n);
     gt__batch_add(&P.batch, P.cfg.group_by, ev, n, false);
@@ -293,10 +376,12 @@ static void *worker(void *arg) {
     pthread_mutex_unlock(&P.mu);
 
     int64_t now = gt__now_ms();
+    P.wall_ms = gt__wall_ms();
     idle = drain(now) == 0;
     if (!gt__batch_empty(&P.batch) && now >= P.batch_deadline)
       close_batch(now);
     retry_held(now);
+    maybe_replay(now);
     if (req != P.done || stop) {
       drain(now); /* events pushed just before the request */
       close_batch(now);
@@ -305,19 +390,39 @@ static void *worker(void *arg) {
       pthread_cond_broadcast(&P.done_cv);
       pthread_mutex_unlock(&P.mu);
     }
-    if (stop)
+    if (stop) {
+      /* What the rate limiter still holds goes to the spool, counted. */
+      for (int i = 0; i < P.nsinks; i++)
+        if (!gt__batch_empty(&P.sinks[i].held)) {
+          deliver(&P.sinks[i], &P.sinks[i].held, NULL, true);
+          gt__batch_reset(&P.sinks[i].held);
+        }
       return NULL;
+    }
   }
 }
 
 /* ---- control (called from gt.c) ----------------------------------------- */
 
+/* Both condition variables time out on CLOCK_MONOTONIC, like every
+ * deadline here; a default (realtime) one would see each deadline as long
+ * past and turn the idle worker into a busy loop. */
+static void init_conds(void) {
+  pthread_condattr_t a;
+  pthread_condattr_init(&a);
+  pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+  pthread_cond_init(&P.wake, &a);
+  pthread_cond_init(&P.done_cv, &a);
+  pthread_condattr_destroy(&a);
+}
+
 int gt__pipeline_start(const gt_config *cfg) {
   P.cfg = *cfg;
-  _Atomic uint64_t *counters[] = {&P.collected, &P.freed,   &P.sampled,
-                                  &P.batches,   &P.sent,    &P.failed,
-                                  &P.retried,   &P.held,    &P.overflowed,
-                                  &P.bytes,     &P.spooled};
+  init_conds();
+  _Atomic uint64_t *counters[] = {
+      &P.collected, &P.freed, &P.sampled,    &P.batches, &P.sent,
+      &P.failed,    &P.retried, &P.held,     &P.overflowed, &P.bytes,
+      &P.spooled,   &P.replayed, &P.lost};
   for (size_t i = 0; i < sizeof counters / sizeof *counters; i++)
     atomic_store(counters[i], 0); /* stats count from gt_init */
   gt__batch_init(&P.batch);
@@ -347,6 +452,12 @@ int gt__pipeline_start(const gt_config *cfg) {
   if (!rc && !r)
     rc = gt__fail(GT_ENOMEM, "gt.queue_capacity: cannot allocate the ring");
   if (!rc) {
+    P.spool_ok = gt__spool_prepare(cfg->spool_dir) == 0;
+    if (!P.spool_ok)
+      gt__warn("%s; undelivered messages will be lost", gt_last_error());
+    P.spool_pending = P.spool_ok; /* replay what earlier runs left */
+    P.next_replay_ms = 0;
+    P.deadline_ms = 0;
     P.stop = false;
     P.req = P.done = 0;
     atomic_store_explicit(&P.ring, r, memory_order_release);
@@ -389,7 +500,7 @@ int gt__pipeline_sync(int timeout_ms) {
       break;
     }
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     ts.tv_sec += left / 1000;
     ts.tv_nsec += (left % 1000) * 1000000L;
     if (ts.tv_nsec >= 1000000000L)
@@ -403,6 +514,9 @@ int gt__pipeline_sync(int timeout_ms) {
 int gt__pipeline_stop(int timeout_ms) {
   if (!P.running)
     return -GT_ESTATE;
+  pthread_mutex_lock(&P.mu);
+  P.deadline_ms = gt__now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+  pthread_mutex_unlock(&P.mu);
   int rc = gt__pipeline_sync(timeout_ms);
   pthread_mutex_lock(&P.mu);
   P.stop = true;
@@ -419,10 +533,6 @@ int gt__pipeline_stop(int timeout_ms) {
   retired = atomic_exchange(&P.ring, NULL);
   for (int i = 0; i < P.nsinks; i++) {
     sink *s = &P.sinks[i];
-    if (!gt__batch_empty(&s->held)) {
-      gt__warn("%s: %llu objects held by the rate limit were not sent",
-               s->ops->name, (unsigned long long)s->held.collected);
-    }
     gt__batch_free(&s->held);
     s->ops->close(s->state);
   }
@@ -443,6 +553,8 @@ void gt__pipeline_stats(gt_stats *out) {
   out->overflowed = LOAD(overflowed);
   out->bytes = LOAD(bytes);
   out->spooled = LOAD(spooled);
+  out->replayed = LOAD(replayed);
+  out->lost = LOAD(lost);
 }
 
 size_t gt__pipeline_name_stats(gt_name_stats *out, size_t cap) {
@@ -459,4 +571,25 @@ size_t gt__pipeline_name_stats(gt_name_stats *out, size_t cap) {
     o->bytes += atomic_load_explicit(&s->bytes, memory_order_relaxed);
   }
   return n;
+}
+
+/* fork(): the worker does not exist in the child, and the sinks' sockets
+ * and TLS sessions belong to the parent: the child gets no pipeline (its
+ * events are counted as overflow) until it calls gt_init itself. The
+ * sinks are dropped without close(), which would talk on the parent's
+ * connections. */
+void gt__pipeline_fork(enum gt_fork_phase phase) {
+  if (phase == GT_FORK_PREPARE) {
+    pthread_mutex_lock(&P.mu);
+    return;
+  }
+  pthread_mutex_unlock(&P.mu);
+  if (phase == GT_FORK_CHILD && P.running) {
+    P.running = false;
+    P.nsinks = 0;
+    atomic_store(&P.ring, NULL);
+    gt__batch_init(&P.batch);
+    P.req = P.done = 0;
+    init_conds();
+  }
 }

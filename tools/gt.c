@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "gt_internal.h"
 
 enum { EXIT_OK = 0, EXIT_DELIVERY = 1, EXIT_USAGE = 2 };
@@ -97,10 +99,11 @@ static int send_one(const gt_backend_ops *ops, const gt_config *cfg, void *ud) {
   b.sampled = 1;
   b.scale = 1;
   b.first_wall_ms = b.last_wall_ms = gt__wall_ms();
-  gt_message msg = {text, &b};
+  gt_message msg = {text, gt__batch_json(&b)};
   gt_send_result res = {.retry_after_ms = -1};
   int rc = ops->send(st, &msg, &res);
   ops->close(st);
+  json_decref(msg.json);
   gt__batch_free(&b);
   if (rc < 0) {
     /* Details already start with the backend's name. */

@@ -84,6 +84,7 @@ GT_EXTERN void *gt_realloc(void *p, size_t size); /* keeps name and site */
 GT_EXTERN char *gt_strdup(const char *s, const char *name);
 GT_EXTERN void gt_free(void *p); /* counted as "freed", not "collected" */
 
+/* `file` must have static storage, like __FILE__ (GT_MALLOC passes it). */
 GT_EXTERN void *gt_malloc_at(size_t size, const char *name, const char *file,
                              int line);
 GT_EXTERN void *gt_malloc_atomic_at(size_t size, const char *name,
@@ -117,6 +118,8 @@ typedef struct gt_stats {
   uint64_t failed;      /* messages that a backend failed to deliver */
   uint64_t retried;     /* send attempts after the first */
   uint64_t spooled;     /* messages written to the spool */
+  uint64_t replayed;    /* spooled messages delivered later */
+  uint64_t lost;        /* objects in messages neither sent nor spooled */
   uint64_t held;        /* batches held by the rate limiter (merged) */
   uint64_t overflowed;  /* events whose details were lost (ring full) */
   uint64_t bytes;       /* bytes of collected tracked objects */

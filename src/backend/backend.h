@@ -10,9 +10,14 @@
 struct gt_config;
 struct gt_batch;
 
+struct json_t;
+
+/* A message is its text plus the batch behind it as JSON (gt__batch_json's
+ * shape), so a message replayed from the spool is the same to a backend as
+ * a fresh one. Both are borrowed for the duration of send(). */
 typedef struct gt_message {
-  const char *text;              /* rendered with the templates */
-  const struct gt_batch *batch;  /* the structured batch behind it */
+  const char *text;    /* rendered with the templates */
+  struct json_t *json; /* the batch: counts per group, totals, samples */
 } gt_message;
 
 typedef struct gt_send_result {

@@ -39,7 +39,7 @@ static int log_send(void *state, const gt_message *m, gt_send_result *res) {
   log_state *s = state;
   int rc;
   if (s->json) {
-    json_t *o = gt__batch_json(m->batch);
+    json_t *o = m->json ? json_deep_copy(m->json) : json_object();
     json_object_set_new(o, "text", json_string(m->text));
     char *line = json_dumps(o, JSON_COMPACT);
     json_decref(o);

@@ -88,7 +88,7 @@ static int sign(const webhook_state *s, const char *ts, const char *body,
 
 /* The batch object (when there is one) plus the rendered text. */
 static char *webhook_body(const gt_message *msg) {
-  json_t *o = msg->batch ? gt__batch_json(msg->batch) : json_object();
+  json_t *o = msg->json ? json_deep_copy(msg->json) : json_object();
   if (!o) return NULL;
   json_object_set_new(o, "text", json_string(msg->text ? msg->text : ""));
   char *out = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);

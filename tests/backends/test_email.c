@@ -1,6 +1,7 @@
 /* The email backend: SMTP against a real aiosmtpd server (STARTTLS and
  * smtps, AUTH required), and the Infobip Email API against the mock. */
 #include <criterion/criterion.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -49,10 +50,11 @@ static int send_kv(const char *const *kv, const char *text,
   cr_assert_eq(rc, 0, "open: %s", gt_last_error());
   gt_batch b;
   test_batch(&b, 2);
-  gt_message m = {text, &b};
+  gt_message m = {text, gt__batch_json(&b)};
   memset(res, 0, sizeof *res);
   rc = gt__backend_find("email")->send(st, &m, res);
   gt__backend_find("email")->close(st);
+  json_decref(m.json);
   gt__config_free(&cfg);
   assert_no_secret("detail", res->detail);
   assert_no_secret("gt_last_error", gt_last_error());

@@ -1,5 +1,6 @@
 /* The sms backend against the mock Infobip server over real TLS. */
 #include <criterion/criterion.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,10 +39,11 @@ static int send_once(const char *const *extra, const char *text,
   cr_assert_eq(rc, 0, "open: %s", gt_last_error());
   gt_batch b;
   test_batch(&b, 3);
-  gt_message m = {text, &b};
+  gt_message m = {text, gt__batch_json(&b)};
   memset(res, 0, sizeof *res);
   rc = gt__backend_find("sms")->send(st, &m, res);
   gt__backend_find("sms")->close(st);
+  json_decref(m.json);
   gt__config_free(&cfg);
   assert_no_secret("detail", res->detail);
   assert_no_secret("gt_last_error", gt_last_error());

@@ -1,5 +1,6 @@
 /* The webhook backend against a receiver that verifies the HMAC. */
 #include <criterion/criterion.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -46,10 +47,11 @@ static int send_hook(const char *secret, const char *ca, gt_send_result *res) {
                gt_last_error());
   gt_batch b;
   test_batch(&b, 42);
-  gt_message m = {"42 objects collected", &b};
+  gt_message m = {"42 objects collected", gt__batch_json(&b)};
   memset(res, 0, sizeof *res);
   int rc = gt__backend_find("webhook")->send(st, &m, res);
   gt__backend_find("webhook")->close(st);
+  json_decref(m.json);
   gt__config_free(&cfg);
   assert_no_secret("detail", res->detail);
   assert_no_secret("gt_last_error", gt_last_error());

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 static char gt_test_log[128];
+static char gt_test_spool[128];
 
 /* key/value pairs, NULL-terminated. */
 static inline void gt_test_start(const char *const *kv) {
@@ -22,6 +23,10 @@ static inline void gt_test_start(const char *const *kv) {
   gt_options *o = gt_options_new();
   gt_options_set(o, "log.path", gt_test_log);
   gt_options_set(o, "log.format", "json");
+  if (!gt_test_spool[0])
+    snprintf(gt_test_spool, sizeof gt_test_spool, "/tmp/gt-it-spool-%d",
+             (int)getpid());
+  gt_options_set(o, "gt.spool_dir", gt_test_spool);
   for (; kv && kv[0]; kv += 2)
     cr_assert_eq(gt_options_set(o, kv[0], kv[1]), 0, "%s", gt_last_error());
   int rc = gt_init(o);
