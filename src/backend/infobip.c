@@ -21,7 +21,7 @@ static int success(const char *backend, json_t *root, gt_send_result *res) {
   json_t *msgs = json_object_get(root, "messages");
   size_t i, accepted = 0, failed = 0;
   json_t *m;
-  char first[256] = "";
+  char first[300] = ""; /* room for every sanitized field below */
   const char *status_name = "";
   json_array_foreach(msgs, i, m) {
     json_t *st = json_object_get(m, "status");
