@@ -21,20 +21,23 @@ static int success(const char *backend, json_t *root, gt_send_result *res) {
   json_t *msgs = json_object_get(root, "messages");
   size_t i, accepted = 0, failed = 0;
   json_t *m;
-  char first[256] = "";
+  char first[300] = ""; /* room for every sanitized field below */
   const char *status_name = "";
   json_array_foreach(msgs, i, m) {
     json_t *st = json_object_get(m, "status");
     json_int_t group = json_integer_value(json_object_get(st, "groupId"));
     if (group == 2 || group == 5) {
       if (!failed++) {
-        char to[40], name[80], desc[120];
+        /* Every server string is sanitized: the detail is logged as one
+         * line (groupName once was not; fuzz/corpus/reply/control_chars). */
+        char to[40], group_name[40], name[80], desc[120];
         gt__http_sanitize(to, sizeof to, message_to(m), 39);
+        gt__http_sanitize(group_name, sizeof group_name, jstr(st, "groupName"),
+                          39);
         gt__http_sanitize(name, sizeof name, jstr(st, "name"), 79);
         gt__http_sanitize(desc, sizeof desc, jstr(st, "description"), 119);
-        snprintf(first, sizeof first, "%s %s %s%s%s%s", to,
-                 jstr(st, "groupName"), name, *desc ? " (" : "", desc,
-                 *desc ? ")" : "");
+        snprintf(first, sizeof first, "%s %s %s%s%s%s", to, group_name, name,
+                 *desc ? " (" : "", desc, *desc ? ")" : "");
       }
     } else {
       accepted++;
