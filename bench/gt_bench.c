@@ -1,0 +1,717 @@
+/* gt-bench: runs workloads under modes, each (workload, mode, repetition) in
+ * a fresh child process, interleaving modes (A B C A B C ...), and reports
+ * medians, ratios to `plain` and to the raw mechanism each gt mode wraps,
+ * and PASS/MISS for the targets of issue 5. Writes all runs and the summary
+ * as JSON (--json FILE).
+ *
+ *   gt-bench [--quick] [--reps N] [--workloads a,b] [--modes x,y]
+ *            [--depth D] [--thread-depth D] [--threads N] [--churn N]
+ *            [--graph N] [--graph-size N] [--ring-cap N] [--ring-events N]
+ *            [--timeout S] [--json FILE] [--smoke]
+ *   gt-bench --child WORKLOAD MODE REP [same parameters]   (internal)
+ *
+ * Exit status: 0 when every run succeeded (and, with --smoke, the gt modes
+ * reported every allocated object); 1 otherwise. Targets missed are printed
+ * as MISS and do not change the exit status: timing is not a test.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef GC_THREADS
+#define GC_THREADS
+#endif
+#include <gc/gc.h>
+
+#include "bench.h"
+
+extern char **environ;
+
+const bench_mode bench_modes[] = {
+    {"plain", NULL, 0},
+    {"finalizer", NULL, 0},
+    {"finalizer-no-order", NULL, 0},
+    {"disclaim", NULL, 0},
+    {"disclaim-tl", NULL, 0},
+    {"gt", "disclaim", 1},
+    {"gt-finalizer", "finalizer-no-order", 1},
+    {"gt-watch", "finalizer-no-order", 1},
+    {"gt-sample-alloc", "plain", 1},
+};
+const size_t bench_nmodes = sizeof bench_modes / sizeof bench_modes[0];
+const char *const bench_workloads[] = {"trees", "churn",   "graph",
+                                       "threads", "pipeline"};
+const size_t bench_nworkloads =
+    sizeof bench_workloads / sizeof bench_workloads[0];
+
+void bench_params_default(bench_params *p) {
+  p->depth = 16;
+  p->thread_depth = 14;
+  p->nthreads = 2;
+  p->churn_n = 5000000;
+  p->graph_n = 2000000;
+  p->graph_size = 65536;
+  p->ring_cap = 65536;
+  p->ring_events = 50000000;
+  p->final_collections = 24;
+}
+
+void bench_params_quick(bench_params *p) {
+  bench_params_default(p);
+  p->depth = 12;
+  p->thread_depth = 10;
+  p->churn_n = 200000;
+  p->graph_n = 200000;
+  p->graph_size = 16384;
+  p->ring_events = 4000000;
+}
+
+/* ---- options -------------------------------------------------------------- */
+
+typedef struct opts {
+  bench_params p;
+  int reps;
+  double timeout_s;
+  const char *workloads; /* comma lists; NULL = all */
+  const char *modes;
+  const char *json;
+  bool smoke;
+  bool quick;
+} opts;
+
+static void usage(void) {
+  fprintf(stderr,
+          "usage: gt-bench [--quick] [--reps N] [--workloads a,b] "
+          "[--modes x,y]\n"
+          "  [--depth D] [--thread-depth D] [--threads N] [--churn N] "
+          "[--graph N]\n"
+          "  [--graph-size N] [--ring-cap N] [--ring-events N] "
+          "[--final-collections N]\n"
+          "  [--timeout S] [--json FILE] [--smoke]\n"
+          "workloads: trees churn graph threads pipeline\n"
+          "modes: plain finalizer finalizer-no-order disclaim disclaim-tl gt "
+          "gt-finalizer gt-watch gt-sample-alloc\n");
+  exit(2);
+}
+
+static unsigned long long num(const char *s) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 0);
+  if (errno || *end || end == s) usage();
+  return v;
+}
+
+/* Parses argv from index i; returns the index of the first non-option. */
+static int parse(opts *o, int argc, char **argv, int i) {
+  for (; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define ARG(name) (strcmp(a, name) == 0 && (v || (usage(), 0)) && ++i)
+    if (strcmp(a, "--child") == 0) {
+      break;
+    } else if (strcmp(a, "--quick") == 0) {
+      bench_params_quick(&o->p);
+      o->quick = true;
+    } else if (strcmp(a, "--smoke") == 0) {
+      o->smoke = true;
+    } else if (ARG("--reps")) {
+      o->reps = (int)num(v);
+    } else if (ARG("--workloads")) {
+      o->workloads = v;
+    } else if (ARG("--modes")) {
+      o->modes = v;
+    } else if (ARG("--depth")) {
+      o->p.depth = (int)num(v);
+    } else if (ARG("--thread-depth")) {
+      o->p.thread_depth = (int)num(v);
+    } else if (ARG("--threads")) {
+      o->p.nthreads = (int)num(v);
+    } else if (ARG("--churn")) {
+      o->p.churn_n = num(v);
+    } else if (ARG("--graph")) {
+      o->p.graph_n = num(v);
+    } else if (ARG("--graph-size")) {
+      o->p.graph_size = num(v);
+    } else if (ARG("--ring-cap")) {
+      o->p.ring_cap = num(v);
+    } else if (ARG("--ring-events")) {
+      o->p.ring_events = num(v);
+    } else if (ARG("--final-collections")) {
+      o->p.final_collections = (int)num(v);
+    } else if (ARG("--timeout")) {
+      o->timeout_s = (double)num(v);
+    } else if (ARG("--json")) {
+      o->json = v;
+    } else if (a[0] == '-') {
+      usage();
+    } else {
+      break;
+    }
+#undef ARG
+  }
+  if (o->p.depth < 4 || o->p.depth > 24 || o->p.thread_depth < 4 ||
+      o->p.thread_depth > 24 || o->reps < 1 || o->p.graph_size < 1)
+    usage();
+  return i;
+}
+
+static bool in_list(const char *list, const char *name) {
+  if (!list) return true;
+  size_t n = strlen(name);
+  for (const char *s = list; *s;) {
+    const char *e = strchr(s, ',');
+    size_t len = e ? (size_t)(e - s) : strlen(s);
+    if (len == n && strncmp(s, name, n) == 0) return true;
+    if (!e) break;
+    s = e + 1;
+  }
+  return false;
+}
+
+/* ---- children --------------------------------------------------------------- */
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Runs one child and returns its JSON object (a failure object if it
+ * crashed, timed out or printed no JSON). */
+static json_t *run_child(const opts *o, const char *w, const char *m,
+                         int rep) {
+  char b[12][32];
+  char repbuf[16];
+  snprintf(repbuf, sizeof repbuf, "%d", rep);
+  snprintf(b[0], 32, "%d", o->p.depth);
+  snprintf(b[1], 32, "%d", o->p.thread_depth);
+  snprintf(b[2], 32, "%d", o->p.nthreads);
+  snprintf(b[3], 32, "%llu", (unsigned long long)o->p.churn_n);
+  snprintf(b[4], 32, "%llu", (unsigned long long)o->p.graph_n);
+  snprintf(b[5], 32, "%llu", (unsigned long long)o->p.graph_size);
+  snprintf(b[6], 32, "%llu", (unsigned long long)o->p.ring_cap);
+  snprintf(b[7], 32, "%llu", (unsigned long long)o->p.ring_events);
+  snprintf(b[8], 32, "%d", o->p.final_collections);
+  char *argv[] = {"gt-bench",   "--depth",        b[0], "--thread-depth",
+                  b[1],         "--threads",      b[2], "--churn",
+                  b[3],         "--graph",        b[4], "--graph-size",
+                  b[5],         "--ring-cap",     b[6], "--ring-events",
+                  b[7],         "--final-collections", b[8], "--child",
+                  (char *)w,    (char *)m,        repbuf, NULL};
+  int fds[2];
+  if (pipe(fds) != 0) {
+    perror("pipe");
+    exit(1);
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&fa, fds[0]);
+  posix_spawn_file_actions_addclose(&fa, fds[1]);
+  pid_t pid;
+  int rc = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(fds[1]);
+  if (rc != 0) {
+    fprintf(stderr, "posix_spawn: %s\n", strerror(rc));
+    exit(1);
+  }
+
+  char *buf = NULL;
+  size_t len = 0, cap = 0;
+  bool timed_out = false;
+  double deadline = now_s() + o->timeout_s;
+  for (;;) {
+    double left = deadline - now_s();
+    if (left <= 0) {
+      timed_out = true;
+      kill(pid, SIGKILL);
+      break;
+    }
+    struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
+    int pr = poll(&pfd, 1, (int)(left * 1000) + 1);
+    if (pr < 0 && errno == EINTR) continue;
+    if (pr <= 0) continue;
+    if (len + 4096 > cap) {
+      cap = cap ? cap * 2 : 8192;
+      buf = realloc(buf, cap);
+      if (!buf) exit(1);
+    }
+    ssize_t n = read(fds[0], buf + len, cap - len - 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    len += (size_t)n;
+  }
+  close(fds[0]);
+  /* The child closes stdout after its result; give it until the deadline
+   * to exit (gt_shutdown), then kill it. */
+  int status = 0;
+  bool hung = false;
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (now_s() > deadline) {
+      hung = !timed_out;
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      break;
+    }
+    struct timespec ts = {0, 2000000};
+    nanosleep(&ts, NULL);
+  }
+
+  json_t *res = NULL;
+  if (buf) {
+    buf[len] = '\0';
+    /* the last line that starts with '{' */
+    char *line = NULL;
+    for (char *s = buf; s && *s; s = strchr(s, '\n')) {
+      if (*s == '\n') s++;
+      if (*s == '{') line = s;
+    }
+    if (line) {
+      char *nl = strchr(line, '\n');
+      if (nl) *nl = '\0';
+      json_error_t err;
+      res = json_loads(line, 0, &err);
+    }
+  }
+  free(buf);
+  if (!res) {
+    res = json_pack("{s:s,s:s,s:i,s:b}", "workload", w, "mode", m, "rep", rep,
+                    "ok", 0);
+  }
+  if (timed_out) {
+    json_object_set_new(res, "ok", json_false());
+    json_object_set_new(res, "error", json_string("timeout"));
+    json_object_set_new(res, "wall_s", json_real(o->timeout_s));
+  } else if (hung) {
+    /* the result stands; the exit did not happen */
+    json_object_set_new(res, "error",
+                        json_string("did not exit after its result "
+                                    "(gt_shutdown?); killed"));
+  } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    json_object_set_new(res, "ok", json_false());
+    char e[64];
+    if (WIFSIGNALED(status))
+      snprintf(e, sizeof e, "killed by signal %d", WTERMSIG(status));
+    else
+      snprintf(e, sizeof e, "exit status %d", WEXITSTATUS(status));
+    if (!json_object_get(res, "error"))
+      json_object_set_new(res, "error", json_string(e));
+  }
+  return res;
+}
+
+/* ---- statistics ------------------------------------------------------------- */
+
+static int cmp_d(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static double median(double *v, size_t n) {
+  if (n == 0) return NAN;
+  qsort(v, n, sizeof *v, cmp_d);
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static double num_field(json_t *run, const char *key) {
+  json_t *v = json_object_get(run, key);
+  return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static bool run_ok(json_t *run) {
+  return json_is_true(json_object_get(run, "ok"));
+}
+
+/* Median of `key` over the ok runs of (w, m). */
+static double med(json_t *runs, const char *w, const char *m,
+                  const char *key, size_t *nok) {
+  double v[256];
+  size_t n = 0, i;
+  json_t *r;
+  json_array_foreach(runs, i, r) {
+    if (strcmp(json_string_value(json_object_get(r, "workload")), w) ||
+        strcmp(json_string_value(json_object_get(r, "mode")), m) ||
+        !run_ok(r) || n == 256)
+      continue;
+    double x = num_field(r, key);
+    if (!isnan(x)) v[n++] = x;
+  }
+  if (nok) *nok = n;
+  return median(v, n);
+}
+
+static json_t *find_run(json_t *runs, const char *w, const char *m, int rep) {
+  size_t i;
+  json_t *r;
+  json_array_foreach(runs, i, r) {
+    if (!strcmp(json_string_value(json_object_get(r, "workload")), w) &&
+        !strcmp(json_string_value(json_object_get(r, "mode")), m) &&
+        json_integer_value(json_object_get(r, "rep")) == rep)
+      return r;
+  }
+  return NULL;
+}
+
+/* Median over repetitions of the paired ratio key(m)/key(base) within the
+ * same round of the interleaving; runs of `m` that timed out count as the
+ * timeout (a lower bound). */
+static double paired_ratio(json_t *runs, const char *w, const char *m,
+                           const char *base, const char *key, int reps) {
+  double v[256];
+  size_t n = 0;
+  for (int rep = 0; rep < reps && n < 256; rep++) {
+    json_t *a = find_run(runs, w, m, rep), *b = find_run(runs, w, base, rep);
+    if (!a || !b || !run_ok(b)) continue;
+    if (!run_ok(a) && !json_object_get(a, "error")) continue;
+    if (!run_ok(a) &&
+        strcmp(json_string_value(json_object_get(a, "error")), "timeout"))
+      continue;
+    double x = num_field(a, key), y = num_field(b, key);
+    if (!isnan(x) && !isnan(y) && y > 0) v[n++] = x / y;
+  }
+  return median(v, n);
+}
+
+/* ---- report ----------------------------------------------------------------- */
+
+static const char *mode_raw(const char *m) {
+  for (size_t i = 0; i < bench_nmodes; i++)
+    if (!strcmp(bench_modes[i].name, m)) return bench_modes[i].raw;
+  return NULL;
+}
+
+static void machine_info(json_t *root) {
+  json_t *mi = json_object();
+  json_object_set_new(mi, "nproc", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
+  FILE *f = fopen("/proc/cpuinfo", "r");
+  char line[512];
+  while (f && fgets(line, sizeof line, f)) {
+    if (!strncmp(line, "model name", 10)) {
+      char *c = strchr(line, ':');
+      if (c) {
+        c += 2;
+        c[strcspn(c, "\n")] = '\0';
+        json_object_set_new(mi, "cpu", json_string(c));
+      }
+      break;
+    }
+  }
+  if (f) fclose(f);
+  struct utsname u;
+  if (uname(&u) == 0) {
+    char k[400];
+    snprintf(k, sizeof k, "%s %s %s", u.sysname, u.release, u.machine);
+    json_object_set_new(mi, "kernel", json_string(k));
+  }
+  unsigned v = GC_get_version();
+  char gv[32];
+  snprintf(gv, sizeof gv, "%u.%u.%u", v >> 16, (v >> 8) & 0xff, v & 0xff);
+  json_object_set_new(mi, "bdwgc", json_string(gv));
+  time_t t = time(NULL);
+  char ts[64];
+  strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+  json_object_set_new(mi, "date", json_string(ts));
+  json_object_set_new(root, "machine", mi);
+}
+
+static const char *workload_desc(const opts *o, const char *w, char *buf,
+                                 size_t n) {
+  const bench_params *p = &o->p;
+  if (!strcmp(w, "trees"))
+    snprintf(buf, n, "D=%d", p->depth);
+  else if (!strcmp(w, "threads"))
+    snprintf(buf, n, "%d threads x trees D=%d", p->nthreads, p->thread_depth);
+  else if (!strcmp(w, "churn"))
+    snprintf(buf, n, "%llu x 32 B, half pointer-free",
+             (unsigned long long)p->churn_n);
+  else if (!strcmp(w, "graph"))
+    snprintf(buf, n, "%llu nodes in graphs of %llu, 3 random edges",
+             (unsigned long long)p->graph_n,
+             (unsigned long long)p->graph_size);
+  else
+    snprintf(buf, n, "ring of %llu events, %llu events",
+             (unsigned long long)p->ring_cap,
+             (unsigned long long)p->ring_events);
+  return buf;
+}
+
+typedef struct target {
+  const char *name;
+  double value, limit;
+  bool upper; /* value must be <= limit (else >=) */
+} target;
+
+int main(int argc, char **argv) {
+  opts o = {.reps = 3, .timeout_s = 150};
+  bench_params_default(&o.p);
+  int i = parse(&o, argc, argv, 1);
+  if (i < argc && !strcmp(argv[i], "--child")) {
+    if (argc - i < 4) usage();
+    return bench_child(argv[i + 1], argv[i + 2], atoi(argv[i + 3]), &o.p);
+  }
+  if (i != argc) usage();
+
+  /* Validate the lists: every name must be known. */
+  for (const char *s = o.workloads; s && *s;) {
+    size_t len = strcspn(s, ",");
+    bool known = false;
+    for (size_t k = 0; k < bench_nworkloads; k++)
+      known |= strlen(bench_workloads[k]) == len &&
+               !strncmp(bench_workloads[k], s, len);
+    if (!known) usage();
+    s += len + (s[len] == ',');
+  }
+  for (const char *s = o.modes; s && *s;) {
+    size_t len = strcspn(s, ",");
+    bool known = false;
+    for (size_t k = 0; k < bench_nmodes; k++)
+      known |= strlen(bench_modes[k].name) == len &&
+               !strncmp(bench_modes[k].name, s, len);
+    if (!known) usage();
+    s += len + (s[len] == ',');
+  }
+  json_t *root = json_object();
+  machine_info(root);
+  json_t *params = json_pack(
+      "{s:i,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:b}", "depth", o.p.depth,
+      "thread_depth", o.p.thread_depth, "threads", o.p.nthreads, "churn_n",
+      (json_int_t)o.p.churn_n, "graph_n", (json_int_t)o.p.graph_n,
+      "graph_size", (json_int_t)o.p.graph_size, "ring_cap",
+      (json_int_t)o.p.ring_cap, "ring_events", (json_int_t)o.p.ring_events,
+      "final_collections", o.p.final_collections, "reps", o.reps, "quick",
+      o.quick);
+  json_object_set_new(root, "params", params);
+  json_t *runs = json_array();
+  json_object_set(root, "runs", runs);
+
+  const char *ring_mode[] = {"ring"};
+  int failures = 0;
+  double t_start = now_s();
+  for (size_t wi = 0; wi < bench_nworkloads; wi++) {
+    const char *w = bench_workloads[wi];
+    if (!in_list(o.workloads, w)) continue;
+    bool pipe_w = !strcmp(w, "pipeline");
+    for (int rep = 0; rep < o.reps; rep++) {
+      size_t nm = pipe_w ? 1 : bench_nmodes;
+      for (size_t mi = 0; mi < nm; mi++) {
+        const char *m = pipe_w ? ring_mode[0] : bench_modes[mi].name;
+        if (!pipe_w && !in_list(o.modes, m)) continue;
+        json_t *r = run_child(&o, w, m, rep);
+        bool ok = run_ok(r);
+        if (!ok) failures++;
+        fprintf(stderr, "[%6.1fs] %-8s %-18s rep %d: %8.3f s%s%s\n",
+                now_s() - t_start, w, m, rep, num_field(r, "wall_s"),
+                ok ? "" : "  FAILED: ",
+                ok ? ""
+                   : (json_string_value(json_object_get(r, "error"))
+                          ? json_string_value(json_object_get(r, "error"))
+                          : "no result"));
+        json_array_append_new(runs, r);
+      }
+    }
+  }
+
+  /* ---- summary table ---- */
+  json_t *summary = json_array();
+  char desc[160];
+  for (size_t wi = 0; wi < bench_nworkloads; wi++) {
+    const char *w = bench_workloads[wi];
+    if (!in_list(o.workloads, w)) continue;
+    printf("\n== %s (%s), median of %d ==\n", w,
+           workload_desc(&o, w, desc, sizeof desc), o.reps);
+    if (!strcmp(w, "pipeline")) {
+      size_t n;
+      double push = med(runs, w, "ring", "push_ns", &n);
+      double pop = med(runs, w, "ring", "pop_ns", NULL);
+      double drain = med(runs, w, "ring", "drain_events_per_s", NULL);
+      double conc = med(runs, w, "ring", "concurrent_events_per_s", NULL);
+      double rb = med(runs, w, "ring", "ring_bytes", NULL);
+      double growth =
+          med(runs, w, "ring", "rss_growth_after_first_round_kb", NULL);
+      double growth2 = med(runs, w, "ring", "rss_growth_concurrent_kb", NULL);
+      printf("push %.2f ns/event, pop %.2f ns/event, drain %.1f M events/s, "
+             "producer+consumer threads %.1f M events/s\n"
+             "ring %.0f KiB; RSS growth over the fill/drain rounds after the "
+             "first %.0f KiB (memory fixed by the ring size: %s); "
+             "during the 2-thread phase %.0f KiB (thread stack)\n",
+             push, pop, drain / 1e6, conc / 1e6, rb / 1024, growth,
+             growth <= 64 ? "yes" : "no", growth2);
+      json_array_append_new(
+          summary,
+          json_pack("{s:s,s:s,s:I,s:f,s:f,s:f,s:f,s:f,s:f}", "workload", w,
+                    "mode", "ring", "runs_ok", (json_int_t)n, "push_ns", push,
+                    "pop_ns", pop, "drain_events_per_s", drain,
+                    "concurrent_events_per_s", conc, "ring_bytes", rb,
+                    "rss_growth_after_first_round_kb", growth));
+      continue;
+    }
+    printf("%-19s %8s %8s %8s %7s %8s %8s %8s %5s %11s %7s %7s %8s %7s\n",
+           "mode", "wall s", "x plain", "x raw", "cpu s", "x plain",
+           "heap MB", "x plain", "RSS", "allocated", "run %", "final%",
+           "messages", "Mobj/s");
+    double heap_plain = med(runs, w, "plain", "heap_peak_bytes", NULL);
+    for (size_t mi = 0; mi < bench_nmodes; mi++) {
+      const char *m = bench_modes[mi].name;
+      if (!in_list(o.modes, m)) continue;
+      size_t n;
+      double wall = med(runs, w, m, "wall_s", &n);
+      double cpu = med(runs, w, m, "cpu_s", NULL);
+      double heap = med(runs, w, m, "heap_peak_bytes", NULL);
+      double rss = med(runs, w, m, "maxrss_kb", NULL);
+      double alloc = med(runs, w, m, "allocated", NULL);
+      double tracked = med(runs, w, m, "tracked", NULL);
+      double in_run = med(runs, w, m, "reported_in_run", NULL);
+      double rep_all = med(runs, w, m, "reported", NULL);
+      double msgs = med(runs, w, m, "messages", NULL);
+      double gcs = med(runs, w, m, "gc_count", NULL);
+      double fcoll = med(runs, w, m, "final_collections", NULL);
+      double r_plain = paired_ratio(runs, w, m, "plain", "wall_s", o.reps);
+      double r_cpu = paired_ratio(runs, w, m, "plain", "cpu_s", o.reps);
+      const char *raw = mode_raw(m);
+      double r_raw = raw && in_list(o.modes, raw)
+                         ? paired_ratio(runs, w, m, raw, "wall_s", o.reps)
+                         : NAN;
+      double r_heap = heap / heap_plain;
+      bool notif = strcmp(m, "plain") != 0;
+      double denom = tracked > 0 ? tracked : alloc;
+      printf("%-19s %8.3f %8.2f %8.2f %7.3f %8.2f %8.1f %8.2f %5.0f %11.0f "
+             "%7.2f %7.2f %8.0f %7.2f%s\n",
+             m, wall, r_plain, r_raw, cpu, r_cpu, heap / 1048576.0, r_heap,
+             rss / 1024, alloc, notif ? 100.0 * in_run / denom : NAN,
+             notif ? 100.0 * rep_all / denom : NAN, msgs,
+             alloc / wall / 1e6,
+             n < (size_t)o.reps ? "  (some runs failed)" : "");
+      json_t *s = json_pack(
+          "{s:s,s:s,s:I,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,"
+          "s:f}",
+          "workload", w, "mode", m, "runs_ok", (json_int_t)n, "wall_s", wall,
+          "cpu_s", cpu, "heap_peak_bytes", heap, "maxrss_kb", rss,
+          "gc_count", gcs, "allocated", alloc, "reported_in_run", in_run,
+          "reported", rep_all, "final_collections", fcoll, "messages", msgs,
+          "ratio_plain", r_plain, "ratio_plain_cpu", r_cpu, "ratio_heap_plain",
+          r_heap, "objects_per_s", alloc / wall);
+      if (raw) {
+        json_object_set_new(s, "raw", json_string(raw));
+        json_object_set_new(s, "ratio_raw",
+                            isnan(r_raw) ? json_null() : json_real(r_raw));
+      }
+      /* NaN is not JSON: replace by null */
+      const char *k;
+      json_t *v;
+      json_object_foreach(s, k, v) {
+        if (json_is_real(v) && isnan(json_real_value(v)))
+          json_object_set_new(s, k, json_null());
+      }
+      json_array_append_new(summary, s);
+    }
+    printf("x raw: gt vs disclaim; gt-finalizer, gt-watch vs "
+           "finalizer-no-order; gt-sample-alloc vs plain.\n"
+           "run %%: objects reported by the end of the timed run; final%%: "
+           "after forced collections; both of the objects tracked\n"
+           "(gt-sample-alloc: 1 in 1000).\n");
+  }
+  json_object_set_new(root, "summary", summary);
+
+  /* ---- targets ---- */
+  target t[8];
+  size_t nt = 0;
+  if (in_list(o.workloads, "trees")) {
+    t[nt++] = (target){"trees: gt <= 1.3x plain (time)",
+                       paired_ratio(runs, "trees", "gt", "plain", "wall_s",
+                                    o.reps),
+                       1.3, true};
+    t[nt++] = (target){"trees: gt-finalizer <= 1.10x finalizer-no-order",
+                       paired_ratio(runs, "trees", "gt-finalizer",
+                                    "finalizer-no-order", "wall_s", o.reps),
+                       1.10, true};
+    t[nt++] = (target){"trees: gt-watch <= 1.10x finalizer-no-order",
+                       paired_ratio(runs, "trees", "gt-watch",
+                                    "finalizer-no-order", "wall_s", o.reps),
+                       1.10, true};
+    t[nt++] = (target){"trees: gt peak heap <= 1.2x plain",
+                       med(runs, "trees", "gt", "heap_peak_bytes", NULL) /
+                           med(runs, "trees", "plain", "heap_peak_bytes",
+                               NULL),
+                       1.2, true};
+  }
+  if (in_list(o.workloads, "pipeline")) {
+    t[nt++] = (target){"pipeline: push <= 20 ns/event",
+                       med(runs, "pipeline", "ring", "push_ns", NULL), 20,
+                       true};
+    t[nt++] = (target){"pipeline: drain >= 20 M events/s",
+                       med(runs, "pipeline", "ring", "drain_events_per_s",
+                           NULL) / 1e6,
+                       20, false};
+  }
+  printf("\n== targets ==\n");
+  json_t *jt = json_array();
+  for (size_t k = 0; k < nt; k++) {
+    const char *verdict =
+        isnan(t[k].value) ? "N/A"
+        : (t[k].upper ? t[k].value <= t[k].limit : t[k].value >= t[k].limit)
+            ? "PASS"
+            : "MISS";
+    printf("%-4s %-50s %8.3f (limit %g)\n", verdict, t[k].name, t[k].value,
+           t[k].limit);
+    json_array_append_new(
+        jt, json_pack("{s:s,s:o,s:f,s:s}", "target", t[k].name, "value",
+                      isnan(t[k].value) ? json_null() : json_real(t[k].value),
+                      "limit", t[k].limit, "verdict", verdict));
+  }
+  json_object_set_new(root, "targets", jt);
+
+  /* ---- exact counts: every gt object reported after gt_collect ---- */
+  int smoke_fail = 0;
+  size_t ri;
+  json_t *r;
+  printf("\n== counts (gt modes: reported after gt_collect vs allocated) ==\n");
+  json_array_foreach(runs, ri, r) {
+    const char *m = json_string_value(json_object_get(r, "mode"));
+    if (strcmp(m, "gt") && strcmp(m, "gt-finalizer") && strcmp(m, "gt-watch"))
+      continue;
+    double a = num_field(r, "allocated"), rep = num_field(r, "reported");
+    double first = num_field(r, "reported_after_1_collect");
+    bool exact = run_ok(r) && a == rep;
+    if (!exact) {
+      printf("%-8s %-13s rep %lld: allocated %.0f, reported %.0f (%.0f after "
+             "the first gt_collect)%s\n",
+             json_string_value(json_object_get(r, "workload")), m,
+             (long long)json_integer_value(json_object_get(r, "rep")), a, rep,
+             first, run_ok(r) ? "" : " FAILED");
+      /* a handful may stay reachable from stale stack words (conservative
+       * scanning); more than 0.1% is a failure */
+      if (!run_ok(r) || isnan(rep) || rep < a * 0.999 || rep > a) smoke_fail++;
+    }
+  }
+  if (!smoke_fail) printf("all gt runs within 0.1%% of exact\n");
+
+  if (o.json) {
+    if (json_dump_file(root, o.json, JSON_INDENT(1) | JSON_REAL_PRECISION(6)))
+      fprintf(stderr, "cannot write %s\n", o.json);
+    else
+      fprintf(stderr, "wrote %s\n", o.json);
+  }
+  json_decref(runs);
+  json_decref(root);
+  fprintf(stderr, "total %.1f s, %d failed run(s)\n", now_s() - t_start,
+          failures);
+  if (failures) return 1;
+  if (o.smoke && smoke_fail) return 1;
+  return 0;
+}
