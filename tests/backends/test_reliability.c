@@ -724,6 +724,191 @@ Test(reliability, sigkill_mid_flight_loses_nothing_spooled_delivers_once) {
 
 /* ---- 11. fork ------------------------------------------------------------- */
 
+static char log_a[80], log_b[80];
+
+/* Sum of "collected" over a JSON-lines log written by the log backend. */
+static uint64_t log_total(const char *path, size_t *lines, const char *forbid) {
+  uint64_t sum = 0;
+  *lines = 0;
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  char *line = NULL;
+  size_t cap = 0;
+  while (getline(&line, &cap, f) > 0) {
+    json_t *j = json_loads(line, 0, NULL);
+    cr_expect_not_null(j, "not JSON: %s", line);
+    if (forbid) cr_expect_null(strstr(line, forbid), "%s in %s", forbid, path);
+    sum += (uint64_t)json_integer_value(json_object_get(j, "collected"));
+    (*lines)++;
+    json_decref(j);
+  }
+  free(line);
+  fclose(f);
+  return sum;
+}
+
+static void fork_child(const void *arg) {
+  (void)arg;
+  /* No pipeline here: counted only, and gt_collect must not wait for a
+   * worker that does not exist in this process. */
+  make(4, "Kid");
+  scrub_stack();
+  out->ret[0] = gt_collect();
+  const char *kv[] = {"gt.backend", "log", "log.path", log_b, "log.format",
+                      "json", NULL};
+  child_init(kv);
+  make(3, "Kid");
+  scrub_stack();
+  out->ret[1] = gt_collect();
+  out->shutdown_rc = gt_shutdown(5000);
+  gt_get_stats(&out->st);
+}
+
+Test(reliability, fork_child_gets_its_own_pipeline_parent_unaffected) {
+  snprintf(log_a, sizeof log_a, "/tmp/gt-rel-a-%d.log", (int)getpid());
+  snprintf(log_b, sizeof log_b, "/tmp/gt-rel-b-%d.log", (int)getpid());
+  gt_options *o = gt_options_new();
+  const char *kv[] = {"gt.backend", "log", "log.path", log_a, "log.format",
+                      "json", "gt.batch_window_ms", "600000", "gt.spool_dir",
+                      spool_dir, NULL};
+  for (const char *const *p = kv; *p; p += 2)
+    cr_assert_eq(gt_options_set(o, p[0], p[1]), 0);
+  cr_assert_eq(gt_init(o), 0, "%s", gt_last_error());
+  gt_options_free(o);
+  make(2, "Parent");
+  scrub_stack();
+  cr_expect_eq(gt_collect(), 2);
+
+  run(fork_child, NULL); /* SIGALRM after 50 s would mean a deadlock */
+  cr_expect_eq(out->ret[1] + out->st.overflowed, out->st.collected);
+  cr_expect_eq(out->st.collected, 7,
+               "the child's 4 pre-init objects reach its own pipeline");
+  cr_expect_eq(out->shutdown_rc, 0);
+  size_t lines;
+  cr_expect_eq(log_total(log_b, &lines, "Parent"), 7);
+
+  make(5, "Parent");
+  scrub_stack();
+  cr_expect_eq(gt_collect(), 5, "the parent's pipeline still works");
+  cr_expect_eq(gt_shutdown(5000), 0);
+  gt_stats st;
+  gt_get_stats(&st);
+  cr_expect_eq(st.collected, 7);
+  cr_expect_eq(log_total(log_a, &lines, "Kid"), 7, "the parent's log only");
+  cr_expect_eq(lines, 2);
+  unlink(log_a);
+  unlink(log_b);
+}
+
+/* ---- gt_shutdown's deadline ------------------------------------------------ */
+
+static void deadline_child(const void *kv) {
+  child_init(kv);
+  make(3, "Node");
+  make(2, "Thing");
+  scrub_stack();
+  int64_t t0 = now_ms();
+  out->shutdown_rc = gt_shutdown(1000); /* the final collection finds them */
+  out->shutdown_ms = now_ms() - t0;
+  gt_get_stats(&out->st);
+}
+
+Test(reliability, shutdown_deadline_bounds_retries_and_spools) {
+  char dead[80];
+  snprintf(dead, sizeof dead, "http://127.0.0.1:%d/hook", dead_port());
+  snprintf(ca, sizeof ca, "%s", test_pki_file("ca.pem"));
+  /* 5 retries back off 0.2+0.4+0.8+1.6+3.2 s: far beyond the deadline. */
+  const char *kv[] = {HOOK_KV(dead), "gt.retry_max", "5", NULL};
+  run(deadline_child, kv);
+  cr_expect_eq(out->st.collected, 5);
+  cr_expect_eq(out->st.spooled, 1);
+  cr_expect_eq(out->st.lost, 0);
+  cr_expect_lt(out->shutdown_ms, 2500, "gt_shutdown(1000) took %lld ms",
+               (long long)out->shutdown_ms);
+  spool_info si;
+  spool_scan(&si);
+  cr_expect_eq(si.collected, 5);
+}
+
+/* ---- two processes replaying one spool ------------------------------------ */
+
+static bool spool_has_messages(void) {
+  DIR *d = opendir(spool_dir);
+  bool any = false;
+  for (struct dirent *e; d && !any && (e = readdir(d));) {
+    size_t len = strlen(e->d_name);
+    any = strstr(e->d_name, ".msg") &&
+          !(len > 8 && !strcmp(e->d_name + len - 8, ".corrupt")) &&
+          !(len > 9 && !strcmp(e->d_name + len - 9, ".rejected"));
+  }
+  if (d) closedir(d);
+  return any;
+}
+
+static void drain_child(const void *kv) {
+  child_init(kv);
+  for (int waited = 0; spool_has_messages() && waited < 20000; waited += 20)
+    nap(20);
+  out->shutdown_rc = gt_shutdown(5000);
+  gt_get_stats(&out->st);
+}
+
+Test(reliability, two_replaying_processes_never_deliver_a_file_twice) {
+  char dead[80];
+  snprintf(dead, sizeof dead, "http://127.0.0.1:%d/hook", dead_port());
+  snprintf(ca, sizeof ca, "%s", test_pki_file("ca.pem"));
+  const char *kv[] = {HOOK_KV(dead), "gt.batch_max", "1", NULL};
+  job j = {.kv = kv, .rounds = 1, .nodes = {24}, .things = {16}};
+  run(run_job, &j);
+  cr_expect_eq(out->st.collected, 40);
+  spool_info si;
+  spool_scan(&si);
+  cr_assert_eq(si.collected, 40);
+  size_t files = si.msg;
+  cr_assert_geq(files, 20);
+
+  hook_server();
+  const char *live[] = {HOOK_KV(hook_url), NULL};
+  memset(out, 0, sizeof *out);
+  pid_t a = spawn(drain_child, live), b = spawn(drain_child, live);
+  int sa, sb;
+  cr_assert_eq(waitpid(a, &sa, 0), a);
+  cr_assert_eq(waitpid(b, &sb, 0), b);
+  cr_assert(WIFEXITED(sa) && !WEXITSTATUS(sa) && WIFEXITED(sb) &&
+            !WEXITSTATUS(sb));
+  size_t posts;
+  cr_expect_eq(hook_total(&posts), 40, "each file delivered exactly once");
+  cr_expect_eq(posts, files);
+  spool_scan(&si);
+  cr_expect_eq(si.msg + si.claim + si.tmp, 0);
+}
+
+/* ---- a permanent refusal at replay ------------------------------------------ */
+
+Test(reliability, replay_refused_permanently_is_set_aside_as_rejected) {
+  sms_server();
+  const char *kv[] = {SMS_KV(SMS_KEY_500, ca), NULL};
+  job j = {.kv = kv, .rounds = 1, .nodes = {3}, .things = {2}};
+  run(run_job, &j);
+  spool_info si;
+  spool_scan(&si);
+  cr_assert_eq(si.msg, 1);
+  /* The next process has a wrong key: 401 is permanent. */
+  const char *bad[] = {SMS_KV(SMS_KEY_BAD, ca), NULL};
+  job k = {.kv = bad, .rounds = 0};
+  run(run_job, &k);
+  for (int w = 0; w < 5000 && si.rejected == 0; w += 50) {
+    nap(50);
+    spool_scan(&si);
+  }
+  cr_expect_eq(si.rejected, 1, "set aside as .rejected, not retried forever");
+  cr_expect_eq(si.msg, 0);
+  cr_expect_eq(out->st.replayed, 0);
+  char *e = stderr_text();
+  cr_expect(strstr(e, "refused it permanently"), "%s", e);
+  free(e);
+}
+
 /* ---- 12. secrets, once per distinct failure ------------------------------- */
 
 Test(reliability, permanent_failure_warns_once_and_leaks_no_secret) {
