@@ -830,6 +830,26 @@ Test(reliability, shutdown_deadline_bounds_retries_and_spools) {
   cr_expect_eq(si.collected, 5);
 }
 
+/* ---- no usable spool: the only way a count is lost, loudly ---------------- */
+
+Test(reliability, unusable_spool_counts_lost_objects_loudly) {
+  char dead[80];
+  snprintf(dead, sizeof dead, "http://127.0.0.1:%d/hook", dead_port());
+  snprintf(ca, sizeof ca, "%s", test_pki_file("ca.pem"));
+  const char *kv[] = {HOOK_KV(dead), "gt.spool_dir", "/dev/null/gt-spool",
+                      NULL};
+  job j = {.kv = kv, .rounds = 1, .nodes = {3}, .things = {2}};
+  run(run_job, &j);
+  cr_expect_eq(out->st.collected, 5);
+  cr_expect_eq(out->st.failed, 1);
+  cr_expect_eq(out->st.spooled, 0);
+  cr_expect_eq(out->st.lost, 5, "collected == delivered + spooled + lost");
+  char *e = stderr_text();
+  cr_expect(strstr(e, "undelivered messages will be lost"), "%s", e);
+  cr_expect(strstr(e, "a message for 5 objects is lost"), "%s", e);
+  free(e);
+}
+
 /* ---- two processes replaying one spool ------------------------------------ */
 
 static bool spool_has_messages(void) {
