@@ -175,11 +175,13 @@ static void offer(sink *s, gt_batch *b, int64_t now) {
     deliver(s, b, NULL, false);
     return;
   }
+  bool was_empty = gt__batch_empty(&s->held);
   if (gt__batch_merge(&s->held, b) < 0) {
     gt__warn("out of memory merging a held batch");
     return;
   }
-  s->held.merged--; /* merging into an empty holder is not a merge */
+  if (was_empty)
+    s->held.merged--; /* merging into an empty holder is not a merge */
   s->held.seq = b->seq;
   s->held.scale = b->scale;
   switch (gt__ratelimit_take(&s->rl, now, gt__wall_ms())) {

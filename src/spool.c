@@ -166,9 +166,20 @@ static void set_aside(const char *path, const char *why, const char *tag) {
   gt__warn("spool: %s set aside as %s: %s", path, dest, why);
 }
 
+static void free_list(char **names, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    free(names[i]);
+  free(names);
+}
+
 size_t gt__spool_replay(const char *dir, gt_spool_fn fn, void *ud) {
   size_t n, done = 0;
+  /* A first pass releases the claims of dead processes: a file renamed
+   * while readdir runs may be missed by it, and would otherwise wait for
+   * the next replay (30 s, or the next start). */
   char **names = list(dir, &n);
+  free_list(names, n);
+  names = list(dir, &n);
   for (size_t i = 0; i < n; i++) {
     char path[4200], claimed[4300];
     snprintf(path, sizeof path, "%s/%s", dir, names[i]);
@@ -199,9 +210,7 @@ size_t gt__spool_replay(const char *dir, gt_spool_fn fn, void *ud) {
     if (v == GT_SPOOL_STOP)
       break;
   }
-  for (size_t i = 0; i < n; i++)
-    free(names[i]);
-  free(names);
+  free_list(names, n);
   if (done)
     sync_dir(dir);
   return done;
@@ -210,8 +219,6 @@ size_t gt__spool_replay(const char *dir, gt_spool_fn fn, void *ud) {
 size_t gt__spool_count(const char *dir) {
   size_t n;
   char **names = list(dir, &n);
-  for (size_t i = 0; i < n; i++)
-    free(names[i]);
-  free(names);
+  free_list(names, n);
   return n;
 }

@@ -10,6 +10,8 @@ destination:
   key ib-SECRET-429-date* the same with Retry-After as an HTTP date (+30 s)
   key ib-SECRET-500-*     500 General error
   key ib-SECRET-slow*     answers only after 5 s (client timeouts)
+  key ib-SECRET-garbage*  200 OK with a body that is not JSON
+  key ib-SECRET-close*    closes the connection without any reply
   any other key           401 Invalid login details
   to 41000000000          REJECTED (group 5) REJECTED_DESTINATION_NOT_REGISTERED
   to 41999999999          UNDELIVERABLE (group 2)
@@ -174,6 +176,17 @@ class Handler(common.QuietHandler):
         if key.startswith("ib-SECRET-slow"):
             time.sleep(5)  # longer than the client's timeout in the test
             return self.error(500, legacy)
+        if key.startswith("ib-SECRET-garbage"):
+            body = b"<html>upstream says hi</html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return 200
+        if key.startswith("ib-SECRET-close"):
+            self.close_connection = True  # nothing written: an empty reply
+            return 0
         if key.startswith("ib-SECRET-429-date"):
             when = email.utils.formatdate(time.time() + 30, usegmt=True)
             return self.error(429, legacy, headers={"Retry-After": when})
