@@ -23,4 +23,6 @@ run release -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   run asan -DCMAKE_BUILD_TYPE=Debug -DGT_SANITIZE=ON
 run tsan -DCMAKE_BUILD_TYPE=Debug -DGT_TSAN=ON
+echo "=== fuzz (corpus replay, then 10 s per target)"
+bash fuzz/run.sh 10
 echo "all configurations passed"

@@ -408,7 +408,9 @@ void *gt_realloc(void *p, size_t size) {
 /* Overwrites the dead part of the stack below us, so that stale copies of
  * pointers left by earlier calls do not keep dead objects alive when the
  * collector scans this thread conservatively. */
-static __attribute__((noinline)) void clear_stack(void) {
+/* Not instrumented: ASan may move an instrumented array to its "fake
+ * stack" on the heap, which would leave the real stack as it was. */
+static __attribute__((noinline, no_sanitize_address)) void clear_stack(void) {
   uintptr_t buf[8192]; /* 64 KiB */
   memset(buf, 0, sizeof buf);
   __asm__ volatile("" : : "r"(buf) : "memory"); /* keep the memset */

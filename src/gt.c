@@ -154,6 +154,7 @@ int gt_shutdown(int timeout_ms) {
   }
   /* Objects the program dropped just before exiting are reported too. A
    * thread unknown to the collector must not start a collection. */
+  gt__pipeline_deadline(timeout_ms);
   if (GC_thread_is_registered())
     gt__collect_inner();
   int rc = gt__pipeline_stop(timeout_ms);

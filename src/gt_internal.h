@@ -129,6 +129,7 @@ GT_HIDDEN void gt__emit(uint32_t site, int kind, uint64_t size,
 /* ---- the pipeline (pipeline.c) ------------------------------------------ */
 GT_HIDDEN int gt__pipeline_start(const gt_config *cfg); /* takes cfg's strings */
 GT_HIDDEN int gt__pipeline_sync(int timeout_ms);        /* < 0: no deadline */
+GT_HIDDEN void gt__pipeline_deadline(int timeout_ms);
 GT_HIDDEN int gt__pipeline_stop(int timeout_ms);
 GT_HIDDEN void gt__pipeline_stats(gt_stats *out);
 GT_HIDDEN size_t gt__pipeline_name_stats(gt_name_stats *out, size_t cap);

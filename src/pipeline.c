@@ -515,13 +515,20 @@ int gt__pipeline_sync(int timeout_ms) {
   return rc;
 }
 
+/* From now on no delivery attempt starts after the deadline; what is left
+ * goes to the spool. Set before gt_shutdown's final collection, so that
+ * the batch it closes is bounded too. */
+void gt__pipeline_deadline(int timeout_ms) {
+  P.deadline_ms = gt__now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+}
+
 int gt__pipeline_stop(int timeout_ms) {
   if (!P.running)
     return -GT_ESTATE;
-  pthread_mutex_lock(&P.mu);
-  P.deadline_ms = gt__now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
-  pthread_mutex_unlock(&P.mu);
-  int rc = gt__pipeline_sync(timeout_ms);
+  if (!P.deadline_ms)
+    gt__pipeline_deadline(timeout_ms);
+  timeout_ms = (int)(P.deadline_ms - gt__now_ms());
+  int rc = gt__pipeline_sync(timeout_ms > 0 ? timeout_ms : 0);
   pthread_mutex_lock(&P.mu);
   P.stop = true;
   pthread_cond_signal(&P.wake);

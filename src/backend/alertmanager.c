@@ -311,7 +311,7 @@ static json_t *num_str(json_t *v) {
  * requires it): the rendered text, the group's counts, the batch totals,
  * and whatever age fields the batch JSON carries for the group. */
 static char *am_body(const am_state *s, const gt_message *msg) {
-  json_t *batch = msg->json; /* borrowed */
+  json_t *owned, *batch = gt__message_json(msg, &owned);
   json_t *groups = batch ? json_object_get(batch, "groups") : NULL;
   json_t *alerts = json_array();
   /* The batch's own times when it has them: a batch replayed from the
@@ -385,6 +385,7 @@ static char *am_body(const am_state *s, const gt_message *msg) {
   }
   char *out = json_dumps(alerts, JSON_COMPACT | JSON_SORT_KEYS);
   json_decref(alerts);
+  json_decref(owned);
   return out;
 }
 
@@ -399,7 +400,9 @@ static int post_member(am_member *m, struct curl_slist *hdrs, const char *body,
     gt__http_transport_fail(&m->http, &r, "alertmanager", &tr);
     /* tr.detail starts with "alertmanager: "; keep the cause only. */
     const char *d = tr.detail + strlen("alertmanager: ");
-    snprintf(why, whysz, "%s", d);
+    size_t n = strnlen(d, whysz - 1); /* truncation is fine here */
+    memcpy(why, d, n);
+    why[n] = 0;
     *retryable = tr.retryable;
     rc = -1;
   } else if (r.status >= 200 && r.status < 300) {

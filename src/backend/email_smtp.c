@@ -49,7 +49,12 @@ static char *encode_subject(const char *subj) {
   if (!out) return NULL;
   for (size_t i = 0; i < n;) {
     size_t chunk = n - i > 45 ? 45 : n - i;
-    while (i + chunk < n && ((unsigned char)subj[i + chunk] & 0xC0) == 0x80)
+    /* Never split a character, but step back at most 3 bytes (the most a
+     * UTF-8 character has after its lead byte): invalid input with a long
+     * run of continuation bytes must still make progress. */
+    for (int back = 0; back < 3 && i + chunk < n &&
+                       ((unsigned char)subj[i + chunk] & 0xC0) == 0x80;
+         back++)
       chunk--;
     size_t olen = 0;
     used += (size_t)snprintf(out + used, cap - used, "%s=?UTF-8?B?",

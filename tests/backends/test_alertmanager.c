@@ -712,10 +712,9 @@ static int am_send_one(void *st, uint64_t n, gt_send_result *res) {
   node_batch(&b, &g, n);
   char text[64];
   snprintf(text, sizeof text, "%llu objects collected", (unsigned long long)n);
-  gt_message m = {text, gt__batch_json(&b)};
+  gt_message m = {.text = text, .batch = &b};
   memset(res, 0, sizeof *res);
   int rc = gt__backend_find("alertmanager")->send(st, &m, res);
-  json_decref(m.json);
   assert_no_secret("detail", res->detail);
   return rc;
 }
