@@ -133,7 +133,6 @@ typedef struct tl_cache {
   struct tl_cache *prev, *next;
   void *slots[2][TL_CLASSES + 1][TL_CAP];
   uint16_t n[2][TL_CLASSES + 1];
-  bool bad[2][TL_CLASSES + 1]; /* bdwgc used another slot size: bypass */
 } tl_cache;
 static __attribute__((tls_model("initial-exec"))) _Thread_local tl_cache *tl;
 static tl_cache *tl_all; /* the root */
@@ -168,17 +167,25 @@ static tl_cache *tl_get(void) {
   return tl = c;
 }
 
-/* A cleared slot of `granules` granules of kind k (0 ptr, 1 atomic). */
-static void *tl_alloc(size_t granules, int k) {
+/* A cleared slot of kind k (0 ptr, 1 atomic) of `granules` granules, or
+ * NULL; *slot gets its size. */
+static void *tl_alloc(size_t granules, int k, size_t *slot) {
   tl_cache *c = tl_get();
-  if (!c || c->bad[k][granules])
+  if (!c)
     return NULL;
   uint16_t *n = &c->n[k][granules];
+  *slot = granules * 16;
   if (*n == 0) {
     void *list = NULL;
     /* It takes the slot size itself (extra byte included), as
      * GC_malloc_many passes it, not a request size. */
     GC_generic_malloc_many(granules * 16, k ? kind_atomic : kind_ptr, &list);
+    if (list && !*(void **)list && GC_size(list) != *slot) {
+      /* When the heap is full it falls back to one object allocated as a
+       * request of that size, which gets a larger slot: use it as such. */
+      *slot = GC_size(list);
+      return list;
+    }
     while (list) {
       /* Unlinked now: a cached slot is scanned (the cache is a root), and
        * its link would keep the slot handed out after it alive. */
@@ -189,11 +196,6 @@ static void *tl_alloc(size_t granules, int k) {
       else
         GC_FREE(list);
       list = next;
-    }
-    if (*n && GC_size(c->slots[k][granules][0]) != granules * 16) {
-      c->bad[k][granules] = true; /* our slot arithmetic would be wrong */
-      while (*n)
-        GC_FREE(c->slots[k][granules][--*n]);
     }
     if (*n == 0)
       return NULL;
@@ -298,8 +300,7 @@ static void *alloc_obj(size_t size, uint32_t site, bool atomic, int track,
   if (fin) {
     p = atomic ? GC_MALLOC_ATOMIC(req) : GC_MALLOC(req);
   } else if (granules <= TL_CLASSES) {
-    p = tl_alloc(granules, atomic);
-    slot = granules * 16;
+    p = tl_alloc(granules, atomic, &slot);
   }
   if (!p) {
     if (!fin)

@@ -24,9 +24,9 @@ typedef struct site_node {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static gt_site *_Atomic site_chunks[NCHUNKS];
 static _Atomic uint32_t nsites;    /* ids 1..nsites are valid */
-static const char **names;         /* by name id, 1-based */
+/* Names by id (1-based), in chunks that never move, like the sites. */
+static const char **_Atomic name_chunks[NCHUNKS];
 static _Atomic uint32_t nnames;
-static uint32_t cap_names;
 static site_node *buckets[1u << HASH_BITS];
 
 static uint64_t hash_str(uint64_t h, const char *s) {
@@ -42,22 +42,25 @@ static bool same(const char *a, const char *b) {
 static uint32_t intern_name(const char *name) {
   uint32_t n = atomic_load_explicit(&nnames, memory_order_relaxed);
   for (uint32_t i = 1; i <= n; i++)
-    if (strcmp(names[i], name) == 0)
+    if (strcmp(gt__name(i), name) == 0)
       return i;
-  if (n + 1 >= cap_names) {
-    uint32_t cap = cap_names ? cap_names * 2 : 64;
-    const char **nn = realloc(names, cap * sizeof *nn);
-    if (!nn)
+  uint32_t id = n + 1;
+  if (id > GT_MAX_SITES)
+    return 0;
+  const char **chunk = atomic_load_explicit(&name_chunks[id >> CHUNK_BITS],
+                                            memory_order_relaxed);
+  if (!chunk) {
+    if (!(chunk = calloc(CHUNK, sizeof *chunk)))
       return 0;
-    names = nn;
-    cap_names = cap;
+    atomic_store_explicit(&name_chunks[id >> CHUNK_BITS], chunk,
+                          memory_order_release);
   }
   char *copy = strdup(name);
   if (!copy)
     return 0;
-  names[n + 1] = copy;
-  atomic_store_explicit(&nnames, n + 1, memory_order_release);
-  return n + 1;
+  chunk[id & (CHUNK - 1)] = copy;
+  atomic_store_explicit(&nnames, id, memory_order_release);
+  return id;
 }
 
 static uint32_t intern_locked(const char *name, const char *file, int line) {
@@ -90,7 +93,7 @@ static uint32_t intern_locked(const char *name, const char *file, int line) {
     return 0;
   }
   gt_site *s = &chunk[id & (CHUNK - 1)];
-  s->name = names[name_id];
+  s->name = gt__name(name_id);
   s->file = file_copy;
   s->line = line;
   s->name_id = name_id;
@@ -139,10 +142,9 @@ uint32_t gt__site_count(void) {
 }
 
 const char *gt__name(uint32_t name_id) {
-  pthread_mutex_lock(&lock);
-  const char *n = names[name_id];
-  pthread_mutex_unlock(&lock);
-  return n;
+  const char **chunk = atomic_load_explicit(
+      &name_chunks[name_id >> CHUNK_BITS], memory_order_acquire);
+  return chunk[name_id & (CHUNK - 1)];
 }
 
 uint32_t gt__name_count(void) {

@@ -27,6 +27,7 @@ typedef struct sink {
   gt_ratelimit rl;
   gt_batch held; /* batches that found no token, merged */
   char last_detail[512]; /* the last failure reported, to report it once */
+  bool dirty;            /* sent since the last flush */
 } sink;
 
 static struct {
@@ -108,6 +109,7 @@ static int send_with_retry(sink *s, const gt_message *m, gt_send_result *res) {
     res->retry_after_ms = -1;
     if (s->ops->send(s->state, m, res) == 0) {
       BUMP(sent, 1);
+      s->dirty = true;
       s->last_detail[0] = 0;
       return 0;
     }
@@ -214,6 +216,15 @@ static void retry_held(int64_t now) {
     deliver(s, &s->held, v == GT_RL_CAP_LAST ? CAP_NOTE : NULL,
             v == GT_RL_CAPPED);
     gt__batch_reset(&s->held);
+  }
+}
+
+static void flush_sinks(void) {
+  for (int i = 0; i < P.nsinks; i++) {
+    sink *s = &P.sinks[i];
+    if (s->dirty && s->ops->flush)
+      s->ops->flush(s->state);
+    s->dirty = false;
   }
 }
 
@@ -389,11 +400,13 @@ static void *worker(void *arg) {
     if (req != P.done || stop) {
       drain(now); /* events pushed just before the request */
       close_batch(now);
+      flush_sinks();
       pthread_mutex_lock(&P.mu);
       P.done = req;
       pthread_cond_broadcast(&P.done_cv);
       pthread_mutex_unlock(&P.mu);
     }
+    flush_sinks();
     if (stop) {
       /* What the rate limiter still holds goes to the spool, counted. */
       for (int i = 0; i < P.nsinks; i++)

@@ -44,6 +44,9 @@ typedef struct gt_backend_ops {
   int (*open)(const struct gt_config *cfg, void **state);
   /* 0 on delivery; -GT_ESEND with res filled otherwise. */
   int (*send)(void *state, const gt_message *msg, gt_send_result *res);
+  /* Optional: make what send() buffered durable; called once per pass of
+   * the worker that sent something, and before a gt_collect returns. */
+  void (*flush)(void *state);
   void (*close)(void *state);
 } gt_backend_ops;
 
