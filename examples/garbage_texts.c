@@ -62,6 +62,7 @@ static int init_with(const char *key, const char *value) {
 }
 
 int main(void) {
+  setvbuf(stdout, NULL, _IOLBF, 0); /* interleave with the log on stderr */
   GC_INIT();
   if (init_with(NULL, NULL) != 0)
     return 2;

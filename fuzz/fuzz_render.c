@@ -26,9 +26,11 @@ static gt_batch batches[NBATCH];
 
 static void add(gt_batch *b, enum gt_group_by by, uint32_t site, int kind,
                 uint64_t n, uint64_t size, bool sampled) {
+  /* Aged events, so the age part of {names} is rendered too. */
   gt_event ev = {.site = site, .kind = (uint8_t)kind, .size = size,
-                 .birth_gc = 1, .death_gc = 3};
-  if (!site || gt__batch_add(b, by, &ev, n, sampled) != 0)
+                 .flags = GT_EVF_AGE, .birth_gc = 1, .death_gc = 3,
+                 .birth_ms = 1000};
+  if (!site || gt__batch_add(b, by, &ev, n, sampled, 5000) != 0)
     abort(); /* the fixture itself is broken: not a finding */
 }
 

@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <gc.h>
 #include <gc/gc_disclaim.h>
@@ -31,6 +32,7 @@
 #define H_LIVE (1ull << 63)   /* tracked and not yet reported */
 #define H_GT (1ull << 62)     /* a gt object (also when untracked) */
 #define H_ATOMIC (1ull << 61) /* pointer-free payload */
+#define H_AGE (1ull << 60)    /* a birth word precedes the header */
 #define H_SITE_SHIFT 40
 #define H_SITE_MASK ((1ull << GT_SITE_BITS) - 1)
 #define H_SIZE_MASK ((1ull << H_SITE_SHIFT) - 1)
@@ -42,6 +44,8 @@ static int kind_ptr = -1, kind_atomic = -1;
 static size_t extra_byte; /* 1 when bdwgc pads requests for interior ptrs */
 static _Atomic enum gt_mechanism mechanism = GT_MECH_DISCLAIM;
 static _Atomic uint64_t alloc_every = 1;
+static _Atomic bool track_age;
+static _Atomic bool ready; /* setup_kinds has run */
 static _Atomic uint64_t walk_req, walk_done;
 static GC_on_collection_event_proc prev_event_proc;
 
@@ -49,6 +53,7 @@ static GC_on_collection_event_proc prev_event_proc;
  * gt_get_stats sums them. Records of exited threads stay in the list. */
 typedef struct tcount {
   _Atomic uint64_t allocated, tracked;
+  uint64_t until_tracked; /* countdown for gt.alloc_sample_every */
   struct tcount *next;
 } tcount;
 static pthread_mutex_t tlist_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -60,13 +65,17 @@ static uint64_t *header_of(void *base, size_t slot) {
   return (uint64_t *)((char *)base + slot - HDR_BYTES);
 }
 
+static uint32_t site_of(uint64_t h) {
+  return (uint32_t)((h >> H_SITE_SHIFT) & H_SITE_MASK);
+}
+
 static void report(void *obj, size_t slot) {
   uint64_t *hp = header_of(obj, slot), h = *hp;
   if (!(h & H_LIVE))
     return;
   *hp = h & ~H_LIVE; /* exactly once, whoever sees it first */
-  gt__emit((uint32_t)((h >> H_SITE_SHIFT) & H_SITE_MASK), GT_EV_COLLECTED,
-           h & H_SIZE_MASK, 0);
+  gt__emit(site_of(h), GT_EV_COLLECTED, h & H_SIZE_MASK,
+           h & H_AGE ? hp - 1 : NULL);
 }
 
 /* Called by the sweeper, allocation lock held: read our own header, push,
@@ -225,12 +234,14 @@ static void setup_kinds(void) {
   pthread_key_create(&tl_key, tl_release);
   prev_event_proc = GC_get_on_collection_event();
   GC_set_on_collection_event(on_collection);
+  atomic_store_explicit(&ready, true, memory_order_release);
 }
 
 int gt__alloc_setup(const gt_config *cfg) {
   pthread_once(&once, setup_kinds);
   atomic_store(&mechanism, cfg->mechanism);
   atomic_store(&alloc_every, cfg->alloc_sample_every);
+  atomic_store(&track_age, cfg->track_age);
   return 0;
 }
 
@@ -284,19 +295,24 @@ static void *alloc_obj(size_t size, uint32_t site, bool atomic, int track,
                        bool count) {
   if (!site || size > H_SIZE_MASK - 64)
     return NULL;
-  pthread_once(&once, setup_kinds);
+  if (!atomic_load_explicit(&ready, memory_order_acquire))
+    pthread_once(&once, setup_kinds);
   tcount *t = counts();
   bool tracked = track > 0;
   if (track < 0) {
     uint64_t every = atomic_load_explicit(&alloc_every, memory_order_relaxed);
-    uint64_t n = atomic_load_explicit(&t->allocated, memory_order_relaxed);
-    tracked = every <= 1 || n % every == 0;
+    tracked = every <= 1 || t->until_tracked-- == 0;
+    if (tracked && every > 1)
+      t->until_tracked = every - 1;
   }
-  size_t req = size + HDR_BYTES - extra_byte;
+  /* Only gt.track_age pays for a clock read and a second header word. */
+  bool aged = tracked && atomic_load_explicit(&track_age, memory_order_relaxed);
+  size_t hdr = aged ? 2 * HDR_BYTES : HDR_BYTES;
+  size_t req = size + hdr - extra_byte;
   bool fin = atomic_load_explicit(&mechanism, memory_order_relaxed) ==
              GT_MECH_FINALIZER;
   void *p = NULL;
-  size_t slot = 0, granules = (size + HDR_BYTES + 15) / 16;
+  size_t slot = 0, granules = (size + hdr + 15) / 16;
   if (fin) {
     p = atomic ? GC_MALLOC_ATOMIC(req) : GC_MALLOC(req);
   } else if (granules <= TL_CLASSES) {
@@ -313,9 +329,16 @@ static void *alloc_obj(size_t size, uint32_t site, bool atomic, int track,
     slot = GC_size(p);
   if (fin && atomic)
     memset(p, 0, slot); /* gt_malloc_atomic memory is zeroed in every mode */
-  *header_of(p, slot) = (tracked ? H_LIVE : 0) | H_GT |
-                        (atomic ? H_ATOMIC : 0) |
-                        ((uint64_t)site << H_SITE_SHIFT) | size;
+  uint64_t *hp = header_of(p, slot);
+  if (aged) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    uint64_t ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    hp[-1] = ((uint64_t)(GC_get_gc_no() & 0xFFFFFF) << GT_BIRTH_MS_BITS) |
+             (ms & GT_BIRTH_MS_MASK);
+  }
+  *hp = (tracked ? H_LIVE : 0) | H_GT | (atomic ? H_ATOMIC : 0) |
+        (aged ? H_AGE : 0) | ((uint64_t)site << H_SITE_SHIFT) | size;
   if (fin && tracked)
     GC_register_finalizer_no_order(p, on_finalize, NULL, NULL, NULL);
   if (count) {
@@ -375,8 +398,7 @@ void gt_free(void *p) {
   size_t slot = GC_size(p);
   uint64_t h = *header_of(p, slot);
   if (h & H_LIVE)
-    gt__emit((uint32_t)((h >> H_SITE_SHIFT) & H_SITE_MASK), GT_EV_FREED,
-             h & H_SIZE_MASK, 0);
+    gt__emit(site_of(h), GT_EV_FREED, h & H_SIZE_MASK, NULL);
   release(p, slot, h);
 }
 
@@ -390,7 +412,8 @@ void *gt_realloc(void *p, size_t size) {
   size_t slot = GC_size(p);
   uint64_t *hp = header_of(p, slot), h = *hp;
   uint64_t old = h & H_SIZE_MASK;
-  if (size + HDR_BYTES <= slot) {
+  size_t hdr = h & H_AGE ? 2 * HDR_BYTES : HDR_BYTES;
+  if (size + hdr <= slot) {
     /* Fits in the slot: only the recorded size changes. */
     if (size < old)
       memset((char *)p + size, 0, old - size);
@@ -402,6 +425,9 @@ void *gt_realloc(void *p, size_t size) {
   if (!q)
     return NULL;
   memcpy(q, p, old < size ? old : size);
+  uint64_t *qh = header_of(q, GC_size(q));
+  if ((h & H_AGE) && (*qh & H_AGE))
+    qh[-1] = hp[-1]; /* the object keeps its age across a move */
   release(p, slot, h);
   return q;
 }

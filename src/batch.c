@@ -63,8 +63,60 @@ static void note_site(gt_group *g, uint32_t site) {
     g->only_site = 0;
 }
 
+/* Half-octave buckets: 0..3 exact, then two per power of two. */
+static int bucket(uint64_t v) {
+  if (v < 4)
+    return (int)v;
+  int lg = 63 - __builtin_clzll(v);
+  int i = 2 * lg + (int)((v >> (lg - 1)) & 1);
+  return i < GT_AGE_BUCKETS ? i : GT_AGE_BUCKETS - 1;
+}
+
+/* The geometric middle of a bucket, for the median. */
+static uint64_t bucket_value(int i) {
+  if (i < 4)
+    return (uint64_t)i;
+  int lg = i / 2;
+  uint64_t lo = (1ull << lg) | ((uint64_t)(i & 1) << (lg - 1));
+  uint64_t width = 1ull << (lg - 1);
+  return lo + width / 2;
+}
+
+void gt__ages_add(gt_ages *a, uint64_t v) {
+  if (a->n == 0 || v < a->min)
+    a->min = v;
+  if (a->n == 0 || v > a->max)
+    a->max = v;
+  a->n++;
+  a->hist[bucket(v)]++;
+}
+
+void gt__ages_merge(gt_ages *into, const gt_ages *from) {
+  if (!from->n)
+    return;
+  if (!into->n || from->min < into->min)
+    into->min = from->min;
+  if (!into->n || from->max > into->max)
+    into->max = from->max;
+  into->n += from->n;
+  for (int i = 0; i < GT_AGE_BUCKETS; i++)
+    into->hist[i] += from->hist[i];
+}
+
+uint64_t gt__ages_median(const gt_ages *a) {
+  uint64_t seen = 0;
+  for (int i = 0; i < GT_AGE_BUCKETS; i++) {
+    seen += a->hist[i];
+    if (seen * 2 >= a->n) {
+      uint64_t v = bucket_value(i);
+      return v < a->min ? a->min : v > a->max ? a->max : v;
+    }
+  }
+  return a->max;
+}
+
 int gt__batch_add(gt_batch *b, enum gt_group_by by, const gt_event *ev,
-                  uint64_t n, bool sampled) {
+                  uint64_t n, bool sampled, int64_t now_ms) {
   gt_site *s = gt__site(ev->site);
   uint32_t site = by == GT_GROUP_SITE ? ev->site : 0;
   uint32_t name_id = by == GT_GROUP_NONE ? 0 : s->name_id;
@@ -82,15 +134,26 @@ int gt__batch_add(gt_batch *b, enum gt_group_by by, const gt_event *ev,
   g->bytes += ev->size;
   b->collected += n;
   b->bytes += ev->size;
+  uint64_t age_ms = 0, age_gcs = 0;
+  bool aged = ev->flags & GT_EVF_AGE;
+  if (aged) {
+    age_ms = now_ms > ev->birth_ms ? (uint64_t)(now_ms - ev->birth_ms) : 0;
+    /* bdwgc counts a collection when its marking ends, before the sweep:
+     * an object that dies in the first collection after its birth is
+     * reported with birth + 1, having survived none. */
+    uint32_t d = (ev->death_gc - ev->birth_gc) & 0xFFFFFF;
+    age_gcs = d ? d - 1 : 0;
+    gt__ages_add(&g->age_ms, age_ms);
+    gt__ages_add(&g->age_gcs, age_gcs);
+  }
   if (sampled) {
     b->sampled++;
-    if (b->nsamples < GT_BATCH_MAX_SAMPLES) {
-      uint64_t age = ev->birth_gc && ev->death_gc >= ev->birth_gc
-                         ? ev->death_gc - ev->birth_gc
-                         : 0;
-      b->samples[b->nsamples++] =
-          (gt_sample){.site = ev->site, .size = ev->size, .age_gcs = age};
-    }
+    if (b->nsamples < GT_BATCH_MAX_SAMPLES)
+      b->samples[b->nsamples++] = (gt_sample){.site = ev->site,
+                                              .aged = aged,
+                                              .size = ev->size,
+                                              .age_gcs = age_gcs,
+                                              .age_ms = age_ms};
   }
   return 0;
 }
@@ -106,6 +169,8 @@ int gt__batch_merge(gt_batch *into, const gt_batch *from) {
     g->count += f->count;
     g->freed += f->freed;
     g->bytes += f->bytes;
+    gt__ages_merge(&g->age_ms, &f->age_ms);
+    gt__ages_merge(&g->age_gcs, &f->age_gcs);
   }
   if (gt__batch_empty(into) || from->first_wall_ms < into->first_wall_ms)
     into->first_wall_ms = from->first_wall_ms;
@@ -137,6 +202,14 @@ void gt__batch_sort(gt_batch *b) {
     qsort(b->groups, b->ngroups, sizeof *b->groups, by_count);
 }
 
+static json_t *ages_json(const gt_ages *a) {
+  json_t *o = json_object();
+  json_object_set_new(o, "min", json_integer((json_int_t)a->min));
+  json_object_set_new(o, "median", json_integer((json_int_t)gt__ages_median(a)));
+  json_object_set_new(o, "max", json_integer((json_int_t)a->max));
+  return o;
+}
+
 static json_t *site_json(const gt_site *s) {
   char buf[512];
   return json_string(gt__fmt_site(s, buf, sizeof buf));
@@ -155,6 +228,10 @@ json_t *gt__batch_json(const gt_batch *b) {
     json_object_set_new(o, "count", json_integer((json_int_t)(g->count * b->scale)));
     json_object_set_new(o, "freed", json_integer((json_int_t)g->freed));
     json_object_set_new(o, "bytes", json_integer((json_int_t)g->bytes));
+    if (g->age_ms.n) {
+      json_object_set_new(o, "age_ms", ages_json(&g->age_ms));
+      json_object_set_new(o, "age_gcs", ages_json(&g->age_gcs));
+    }
     json_array_append_new(groups, o);
   }
   for (size_t i = 0; i < b->nsamples; i++) {
@@ -164,7 +241,10 @@ json_t *gt__batch_json(const gt_batch *b) {
     json_object_set_new(o, "name", json_string(site->name));
     json_object_set_new(o, "site", site_json(site));
     json_object_set_new(o, "size", json_integer((json_int_t)s->size));
-    json_object_set_new(o, "age_gcs", json_integer((json_int_t)s->age_gcs));
+    if (s->aged) {
+      json_object_set_new(o, "age_gcs", json_integer((json_int_t)s->age_gcs));
+      json_object_set_new(o, "age_ms", json_integer((json_int_t)s->age_ms));
+    }
     json_array_append_new(samples, o);
   }
   json_t *o = json_object();

@@ -102,14 +102,17 @@ GT_HIDDEN uint32_t gt__name_count(void);
 /* ---- events and the ring (queue.c) -------------------------------------- */
 enum gt_event_kind { GT_EV_COLLECTED = 1, GT_EV_FREED = 2 };
 
+enum { GT_EVF_AGE = 1 }; /* birth fields are set (gt.track_age) */
+
 typedef struct gt_event {
   uint32_t site;
   uint8_t kind;
   uint8_t flags;
   uint16_t reserved;
+  uint32_t birth_gc; /* GC numbers, low 24 bits */
+  uint32_t death_gc;
   uint64_t size;
-  uint64_t birth_gc; /* GC number at allocation (0 = unknown) */
-  uint64_t death_gc;
+  int64_t birth_ms; /* CLOCK_MONOTONIC ms at allocation */
 } gt_event;
 
 typedef struct gt_ring gt_ring;
@@ -124,7 +127,10 @@ GT_HIDDEN size_t gt__ring_capacity(const gt_ring *r);
 /* Producer entry point (pipeline.c): pushes or counts the overflow.
  * Safe in disclaim and finalizer context. */
 GT_HIDDEN void gt__emit(uint32_t site, int kind, uint64_t size,
-                        uint64_t birth_gc);
+                        const uint64_t *birth); /* birth word or NULL */
+/* The birth word of gt.track_age: GC number (24 bits) and monotonic ms. */
+#define GT_BIRTH_MS_BITS 40
+#define GT_BIRTH_MS_MASK ((1ull << GT_BIRTH_MS_BITS) - 1)
 
 /* ---- the pipeline (pipeline.c) ------------------------------------------ */
 GT_HIDDEN int gt__pipeline_start(const gt_config *cfg); /* takes cfg's strings */
@@ -142,6 +148,17 @@ GT_HIDDEN void gt__alloc_note_watch(void);
 GT_HIDDEN size_t gt__collect_inner(void);
 
 /* ---- batches (batch.c) -------------------------------------------------- */
+/* Ages of a group's objects: exact extremes, median from a histogram of
+ * half-octave buckets (within about 20%). */
+#define GT_AGE_BUCKETS 96
+typedef struct gt_ages {
+  uint64_t n, min, max;
+  uint32_t hist[GT_AGE_BUCKETS];
+} gt_ages;
+GT_HIDDEN void gt__ages_add(gt_ages *a, uint64_t v);
+GT_HIDDEN void gt__ages_merge(gt_ages *into, const gt_ages *from);
+GT_HIDDEN uint64_t gt__ages_median(const gt_ages *a);
+
 typedef struct gt_group {
   uint32_t site;    /* 0 when grouped by name or not at all */
   uint32_t name_id; /* 0 when group_by=none */
@@ -149,12 +166,15 @@ typedef struct gt_group {
   uint64_t count;   /* collected */
   uint64_t freed;
   uint64_t bytes;
+  gt_ages age_ms, age_gcs; /* of the objects that carried a birth word */
 } gt_group;
 
 typedef struct gt_sample {
   uint32_t site;
+  bool aged;
   uint64_t size;
   uint64_t age_gcs; /* collections survived */
+  uint64_t age_ms;
 } gt_sample;
 
 #define GT_BATCH_MAX_SAMPLES 32 /* details kept per batch; counts are exact */
@@ -179,8 +199,10 @@ GT_HIDDEN void gt__batch_init(gt_batch *b);
 GT_HIDDEN void gt__batch_reset(gt_batch *b);
 GT_HIDDEN void gt__batch_free(gt_batch *b);
 GT_HIDDEN bool gt__batch_empty(const gt_batch *b);
+/* now_ms: CLOCK_MONOTONIC, to turn an event's birth into an age. */
 GT_HIDDEN int gt__batch_add(gt_batch *b, enum gt_group_by by,
-                            const gt_event *ev, uint64_t n, bool sampled);
+                            const gt_event *ev, uint64_t n, bool sampled,
+                            int64_t now_ms);
 GT_HIDDEN int gt__batch_merge(gt_batch *into, const gt_batch *from);
 GT_HIDDEN void gt__batch_sort(gt_batch *b);
 /* The batch as a JSON object (jansson json_t *, caller decrefs). */
@@ -221,6 +243,8 @@ GT_HIDDEN int64_t gt__ratelimit_wait_ms(const gt_ratelimit *r,
 GT_HIDDEN char *gt__render(const gt_config *cfg, const gt_batch *b);
 /* Checks a template's placeholders; fails naming `key`. */
 GT_HIDDEN int gt__render_check(const char *key, const char *tpl);
+/* Formats a duration in ms as "12 ms", "3.4 s", "2.0 min", "1.5 h". */
+GT_HIDDEN const char *gt__fmt_ms(uint64_t ms, char *buf, size_t n);
 /* Formats 1234567 as "1,234,567" into buf (at least 32 bytes). */
 GT_HIDDEN const char *gt__fmt_count(uint64_t v, char *buf);
 /* Describes a site as "file:line" (or "" without one) into buf. */

@@ -60,13 +60,15 @@ static _Atomic int overflow_pending;
 #define BUMP(f, n) atomic_fetch_add_explicit(&P.f, (n), memory_order_relaxed)
 #define LOAD(f) atomic_load_explicit(&P.f, memory_order_relaxed)
 
-void gt__emit(uint32_t site, int kind, uint64_t size, uint64_t birth_gc) {
+void gt__emit(uint32_t site, int kind, uint64_t size, const uint64_t *birth) {
   gt_ring *r = atomic_load_explicit(&P.ring, memory_order_acquire);
-  gt_event ev = {.site = site,
-                 .kind = (uint8_t)kind,
-                 .size = size,
-                 .birth_gc = birth_gc,
-                 .death_gc = GC_get_gc_no()};
+  gt_event ev = {.site = site, .kind = (uint8_t)kind, .size = size};
+  if (birth) {
+    ev.flags = GT_EVF_AGE;
+    ev.birth_gc = (uint32_t)(*birth >> GT_BIRTH_MS_BITS);
+    ev.death_gc = (uint32_t)(GC_get_gc_no() & 0xFFFFFF);
+    ev.birth_ms = (int64_t)(*birth & GT_BIRTH_MS_MASK);
+  }
   if (r && gt__ring_push(r, &ev))
     return;
   gt_site *s = gt__site(site);
@@ -304,13 +306,13 @@ static void process(const gt_event *ev, uint64_t n, int64_t now) {
   P.batch.last_wall_ms = P.wall_ms;
   if (ev->kind == GT_EV_FREED) {
     BUMP(freed, n);
-    gt__batch_add(&P.batch, P.cfg.group_by, ev, n, false);
+    gt__batch_add(&P.batch, P.cfg.group_by, ev, n, false, now);
   } else {
     BUMP(collected, n);
     BUMP(bytes, ev->size);
     uint64_t k = gt__sampler_take(&P.sampler, n);
     BUMP(sampled, k);
-    gt__batch_add(&P.batch, P.cfg.group_by, ev, n, k > 0);
+    gt__batch_add(&P.batch, P.cfg.group_by, ev, n, k > 0, now);
     /* a run of counted objects may hold several sampled ones */
     P.batch.sampled += k > 1 ? k - 1 : 0;
   }

@@ -51,6 +51,18 @@ const char *gt__fmt_count(uint64_t v, char *buf) {
   return buf;
 }
 
+const char *gt__fmt_ms(uint64_t ms, char *buf, size_t n) {
+  if (ms < 1000)
+    snprintf(buf, n, "%llu ms", (unsigned long long)ms);
+  else if (ms < 60000)
+    snprintf(buf, n, "%.1f s", (double)ms / 1000);
+  else if (ms < 3600000)
+    snprintf(buf, n, "%.1f min", (double)ms / 60000);
+  else
+    snprintf(buf, n, "%.1f h", (double)ms / 3600000);
+  return buf;
+}
+
 const char *gt__fmt_site(const gt_site *s, char *buf, size_t n) {
   if (!s->file) {
     buf[0] = 0;
@@ -111,11 +123,21 @@ static void put_names(sbuf *s, const gt_batch *b) {
     puts_(s, " x");
     put_count(s, b, g->count);
     uint32_t site = group_site(g);
-    if (site && gt__site(site)->file) {
+    bool has_site = site && gt__site(site)->file;
+    if (has_site || g->age_ms.n)
       puts_(s, " (");
+    if (has_site)
       puts_(s, gt__fmt_site(gt__site(site), buf, sizeof buf));
-      puts_(s, ")");
+    if (g->age_ms.n) { /* gt.track_age: how long they lived */
+      char lo[32], mid[32], hi[32];
+      snprintf(buf, sizeof buf, "%sage %s..%s, median %s",
+               has_site ? "; " : "", gt__fmt_ms(g->age_ms.min, lo, sizeof lo),
+               gt__fmt_ms(g->age_ms.max, hi, sizeof hi),
+               gt__fmt_ms(gt__ages_median(&g->age_ms), mid, sizeof mid));
+      puts_(s, buf);
     }
+    if (has_site || g->age_ms.n)
+      puts_(s, ")");
   }
   size_t rest = 0;
   for (size_t i = 0; i < b->ngroups; i++)

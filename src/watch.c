@@ -15,7 +15,7 @@ typedef struct watch_rec {
 
 static void GC_CALLBACK on_watched(void *obj, void *cd) {
   watch_rec *w = cd;
-  gt__emit(w->site, GT_EV_COLLECTED, w->size, 0);
+  gt__emit(w->site, GT_EV_COLLECTED, w->size, NULL);
   if (w->ofn)
     w->ofn(obj, w->ocd);
 }

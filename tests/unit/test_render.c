@@ -12,7 +12,7 @@ static gt_config cfg(const char *batch_tpl, const char *single_tpl) {
 static void add(gt_batch *b, enum gt_group_by by, uint32_t site, uint64_t n,
                 uint64_t size, bool sampled) {
   gt_event ev = {.site = site, .kind = GT_EV_COLLECTED, .size = size};
-  cr_assert_eq(gt__batch_add(b, by, &ev, n, sampled), 0);
+  cr_assert_eq(gt__batch_add(b, by, &ev, n, sampled, 0), 0);
 }
 
 Test(render, single_object_uses_the_seed_sentence) {
@@ -113,7 +113,7 @@ Test(batch, merge_adds_counts_and_json_has_them) {
   add(&a, GT_GROUP_NAME, s, 2, 10, true);
   add(&b, GT_GROUP_NAME, s, 5, 20, false);
   gt_event fr = {.site = s, .kind = GT_EV_FREED};
-  gt__batch_add(&b, GT_GROUP_NAME, &fr, 1, false);
+  gt__batch_add(&b, GT_GROUP_NAME, &fr, 1, false, 0);
   cr_assert_eq(gt__batch_merge(&a, &b), 0);
   cr_assert_eq(a.collected, 7);
   cr_assert_eq(a.freed, 1);
