@@ -9,6 +9,9 @@
 # GT_BENCH_BUILD overrides the build directory (default build-bench/).
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
+# Missing Debian packages (compiler, libraries, gnuplot, jq) are installed.
+bash -c '. "$1/scripts/deps.sh" && gt_need_packages "${GT_BUILD_PACKAGES[@]}" \
+  "${GT_BENCH_PACKAGES[@]}"' _ "$root"
 build=${GT_BENCH_BUILD:-$root/build-bench}
 out=$root/bench/out
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release \

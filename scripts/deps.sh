@@ -21,4 +21,4 @@ GT_BUILD_PACKAGES=(cmake make gcc pkg-config libgc-dev libcurl4-openssl-dev
   libmbedtls-dev libjansson-dev libinih-dev libcriterion-dev)
 GT_TEST_PACKAGES=(python3 python3-aiosmtpd openssl ca-certificates
   prometheus-alertmanager clang libclang-rt-14-dev)
-GT_BENCH_PACKAGES=(gnuplot-nox)
+GT_BENCH_PACKAGES=(gnuplot-nox jq)
