@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gc.h>
 #include <jansson.h>
 
 #include "gt_internal.h"
@@ -19,6 +20,8 @@ static const char usage[] =
     "                    backend without sending anything\n"
     "  send-test [TEXT]  send one message through every configured backend\n"
     "                    and print each server's verdict\n"
+    "  spool list        list the undelivered messages in gt.spool_dir\n"
+    "  spool replay      deliver them through the configured backends\n"
     "\n"
     "Options:\n"
     "  -c FILE           read an INI file (after $GT_CONFIG)\n"
@@ -30,7 +33,8 @@ static const char usage[] =
     "\n"
     "Exit status:\n"
     "  0  success\n"
-    "  1  a backend failed to deliver (send-test)\n"
+    "  1  a backend failed to deliver (send-test), or messages remain in\n"
+    "     the spool after spool replay\n"
     "  2  bad configuration or usage\n";
 
 static void print_value(const char *key, const char *value, const char *dflt,
@@ -114,6 +118,43 @@ static int send_one(const gt_backend_ops *ops, const gt_config *cfg, void *ud) {
   return EXIT_OK;
 }
 
+static enum gt_spool_verdict list_one(const char *backend, const char *text,
+                                      json_t *batch, void *ud) {
+  (*(size_t *)ud)++;
+  printf("%-12s %8llu objects  %.100s\n", backend,
+         (unsigned long long)gt__batch_json_collected(batch), text);
+  return GT_SPOOL_KEEP;
+}
+
+/* Replay is what the library does at start: a pipeline that runs until the
+ * spool has been offered once, then shuts down (spooling what failed). */
+static int spool_cmd(const char *sub, const gt_options *opts,
+                     const gt_config *cfg) {
+  if (strcmp(sub, "list") == 0) {
+    size_t n = 0;
+    gt__spool_replay(cfg->spool_dir, list_one, &n);
+    printf("%zu message(s) in %s\n", n, cfg->spool_dir);
+    return EXIT_OK;
+  }
+  if (strcmp(sub, "replay") != 0) {
+    fprintf(stderr, "gt: spool wants list or replay\n\n%s", usage);
+    return EXIT_USAGE;
+  }
+  size_t before = gt__spool_count(cfg->spool_dir);
+  if (gt_init(opts) < 0) {
+    fprintf(stderr, "gt: %s\n", gt_last_error());
+    return EXIT_USAGE;
+  }
+  gt_flush((int)cfg->timeout_ms * 2);
+  gt_stats st;
+  gt_get_stats(&st);
+  gt_shutdown((int)cfg->timeout_ms);
+  size_t after = gt__spool_count(cfg->spool_dir);
+  printf("replayed %llu of %zu message(s); %zu left in %s\n",
+         (unsigned long long)st.replayed, before, after, cfg->spool_dir);
+  return after ? EXIT_DELIVERY : EXIT_OK;
+}
+
 int main(int argc, char **argv) {
   gt_options *opts = gt_options_new();
   if (!opts) {
@@ -155,12 +196,16 @@ int main(int argc, char **argv) {
     goto out;
   }
   const char *cmd = argv[i++];
-  bool check = strcmp(cmd, "check") == 0;
-  if (!check && strcmp(cmd, "send-test") != 0) {
+  bool check = strcmp(cmd, "check") == 0, spool = strcmp(cmd, "spool") == 0;
+  if (!check && !spool && strcmp(cmd, "send-test") != 0) {
     fprintf(stderr, "gt: unknown command %s\n\n%s", cmd, usage);
     goto out;
   }
-  if ((check && i != argc) || (!check && argc - i > 1)) {
+  if (spool && argc - i != 1) {
+    fprintf(stderr, "gt: spool wants list or replay\n\n%s", usage);
+    goto out;
+  }
+  if ((check && i != argc) || (!check && !spool && argc - i > 1)) {
     fprintf(stderr, "gt: too many arguments\n\n%s", usage);
     goto out;
   }
@@ -169,7 +214,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "gt: configuration: %s\n", gt_last_error());
     goto out;
   }
-  if (check) {
+  if (spool) {
+    status = spool_cmd(argv[i], opts, &cfg);
+  } else if (check) {
     gt__config_visit(&cfg, print_value, NULL);
     status = each_backend(&cfg, check_one, NULL);
   } else {

@@ -161,3 +161,35 @@ Test(gt_tool, send_test_reports_failures) {
   cr_expect(strstr(out, "certificate"), "%s", out);
   free(out);
 }
+
+Test(gt_tool, spool_list_and_replay) {
+  char dir[64], dir_env[100];
+  snprintf(dir, sizeof dir, "/tmp/gt-tool-spool-%d", (int)getpid());
+  snprintf(dir_env, sizeof dir_env, "GT_SPOOL_DIR=%s", dir);
+  cr_assert_eq(gt__spool_prepare(dir), 0);
+  for (int i = 1; i <= 2; i++) {
+    gt_batch b;
+    test_batch(&b, (uint64_t)i * 10);
+    json_t *j = gt__batch_json(&b);
+    char text[64];
+    snprintf(text, sizeof text, "%d0 objects collected (spooled)", i);
+    cr_assert_eq(gt__spool_write(dir, "sms", text, j, "test"), 0);
+    json_decref(j);
+    gt__batch_free(&b);
+  }
+  char *out;
+  const char *list[] = {"spool", "list", NULL};
+  const char *env[] = {"GT_BACKEND=sms", "GT_SMS_API_KEY=" SMS_KEY_OK, base_env,
+                       ca_env,           "GT_SMS_TO=41793026727",      dir_env,
+                       "GT_RATE_PER_MINUTE=0", NULL};
+  cr_assert_eq(run(list, env, &out), 0, "%s", out);
+  cr_expect(strstr(out, "2 message(s) in"), "%s", out);
+  cr_expect(strstr(out, "20 objects collected (spooled)"), "%s", out);
+  free(out);
+  const char *replay[] = {"spool", "replay", NULL};
+  cr_assert_eq(run(replay, env, &out), 0, "%s", out);
+  cr_expect(strstr(out, "replayed 2 of 2 message(s); 0 left"), "%s", out);
+  free(out);
+  cr_assert_eq(server_wait_records(&srv, 2, 3000), 2);
+  cr_assert_eq(gt__spool_count(dir), 0);
+}
