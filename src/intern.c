@@ -5,6 +5,7 @@
  * creating a site takes the mutex. gt_malloc avoids even that on the hot
  * path with a small per-thread cache, verified by string comparison because
  * callers may reuse a freed name buffer for another name. */
+#include <link.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,13 +105,36 @@ static uint32_t intern_locked(const char *name, const char *file, int line) {
   return id;
 }
 
-/* Per-thread cache: keyed by the caller's pointers, confirmed by content. */
+/* Per-thread cache: keyed by the caller's pointers, confirmed by content
+ * unless the name is in a read-only segment (a string literal, the usual
+ * case), whose content cannot change. */
 #define CACHE 64
 typedef struct {
   const char *name, *file;
   int line;
   uint32_t id;
+  bool constant;
 } cache_entry;
+
+static int find_segment(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  const void **p = arg;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+    if (ph->p_type == PT_LOAD && (uintptr_t)*p >= lo &&
+        (uintptr_t)*p < lo + ph->p_memsz) {
+      *p = (ph->p_flags & PF_W) ? NULL : *p;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+static bool read_only(const char *s) {
+  const void *p = s;
+  return dl_iterate_phdr(find_segment, &p) == 1 && p != NULL;
+}
 static _Thread_local cache_entry cache[CACHE];
 
 /* `file` is __FILE__ (static storage, see gt_malloc_at), so its pointer
@@ -121,13 +145,13 @@ uint32_t gt__intern_site(const char *name, const char *file, int line) {
   uintptr_t k = ((uintptr_t)name >> 3) ^ (uintptr_t)line;
   cache_entry *e = &cache[(k ^ (k >> 6)) & (CACHE - 1)];
   if (e->name == name && e->file == file && e->line == line && e->id &&
-      strcmp(gt__site(e->id)->name, name) == 0)
+      (e->constant || strcmp(gt__site(e->id)->name, name) == 0))
     return e->id;
   pthread_mutex_lock(&lock);
   uint32_t id = intern_locked(name, file, line);
   pthread_mutex_unlock(&lock);
   if (id)
-    *e = (cache_entry){name, file, line, id};
+    *e = (cache_entry){name, file, line, id, read_only(name)};
   return id;
 }
 

@@ -296,29 +296,53 @@ static void count_site(uint32_t site, int kind, uint64_t n, uint64_t bytes) {
   }
 }
 
-static void process(const gt_event *ev, uint64_t n, int64_t now) {
-  if (ev->site == 0 || ev->site > gt__site_count())
-    return; /* cannot happen with a valid header; never trust memory blindly */
+/* Counts n objects described by ev (ev->size is per object). */
+static void process_run(const gt_event *ev, uint64_t n, int64_t now) {
   if (gt__batch_empty(&P.batch)) {
     P.batch_deadline = now + (int64_t)P.cfg.batch_window_ms;
     P.batch.first_wall_ms = P.wall_ms;
   }
   P.batch.last_wall_ms = P.wall_ms;
+  gt_event run = *ev;
+  run.size = ev->size * n;
   if (ev->kind == GT_EV_FREED) {
     BUMP(freed, n);
-    gt__batch_add(&P.batch, P.cfg.group_by, ev, n, false, now);
+    gt__batch_add(&P.batch, P.cfg.group_by, &run, n, false, now);
   } else {
     BUMP(collected, n);
-    BUMP(bytes, ev->size);
+    BUMP(bytes, run.size);
     uint64_t k = gt__sampler_take(&P.sampler, n);
     BUMP(sampled, k);
-    gt__batch_add(&P.batch, P.cfg.group_by, ev, n, k > 0, now);
+    gt__batch_add(&P.batch, P.cfg.group_by, &run, n, k > 0, now);
     /* a run of counted objects may hold several sampled ones */
     P.batch.sampled += k > 1 ? k - 1 : 0;
   }
-  count_site(ev->site, ev->kind, n, ev->size);
+  count_site(ev->site, ev->kind, n, run.size);
   if (P.batch.sampled >= P.cfg.batch_max)
     close_batch(now);
+}
+
+/* Objects that can still join the open batch before it is full. */
+static uint64_t room(void) {
+  uint64_t every = P.cfg.sample_every ? P.cfg.sample_every : 1;
+  uint64_t need = P.cfg.batch_max > P.batch.sampled
+                      ? P.cfg.batch_max - P.batch.sampled
+                      : 1;
+  return (every - P.sampler.seen % every) + (need - 1) * every;
+}
+
+/* n objects like ev, split exactly where batches close, so that a run
+ * gives the same batches as its objects one by one. */
+static void process(const gt_event *ev, uint64_t n, int64_t now) {
+  if (ev->site == 0 || ev->site > gt__site_count())
+    return; /* cannot happen with a valid header; never trust memory blindly */
+  while (n) {
+    uint64_t take = ev->kind == GT_EV_FREED ? n : room();
+    if (take > n)
+      take = n;
+    process_run(ev, take, now);
+    n -= take;
+  }
 }
 
 static void take_overflow(int64_t now) {
@@ -357,14 +381,31 @@ static void take_overflow(int64_t now) {
   }
 }
 
+/* Runs of identical events (same site, kind and size, no age) are counted
+ * in one step: the worker's cost follows the runs, not the objects. */
 static size_t drain(int64_t now) {
   gt_ring *r = atomic_load_explicit(&P.ring, memory_order_relaxed);
-  gt_event ev;
+  gt_event ev, run;
   size_t n = 0;
+  uint64_t len = 0;
   while (gt__ring_pop(r, &ev)) {
-    process(&ev, 1, now);
     n++;
+    if (len && ev.site == run.site && ev.kind == run.kind &&
+        ev.size == run.size && !(ev.flags & GT_EVF_AGE)) {
+      len++;
+      continue;
+    }
+    if (len)
+      process(&run, len, now);
+    run = ev;
+    len = 1;
+    if (ev.flags & GT_EVF_AGE) { /* ages are per object */
+      process(&run, 1, now);
+      len = 0;
+    }
   }
+  if (len)
+    process(&run, len, now);
   take_overflow(now);
   return n;
 }

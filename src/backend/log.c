@@ -12,6 +12,8 @@
 typedef struct log_state {
   FILE *f;
   bool own, json;
+  time_t stamp_time; /* the second `stamp` was formatted for */
+  char stamp[32];
 } log_state;
 
 static int log_open(const gt_config *cfg, void **state) {
@@ -47,11 +49,14 @@ static int log_send(void *state, const gt_message *m, gt_send_result *res) {
     rc = line ? fprintf(s->f, "%s\n", line) : -1;
     free(line);
   } else {
-    char ts[32];
     time_t t = time(NULL);
-    struct tm tm;
-    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
-    rc = fprintf(s->f, "%s gt: %s\n", ts, m->text);
+    if (t != s->stamp_time) { /* one strftime a second, not a line */
+      struct tm tm;
+      strftime(s->stamp, sizeof s->stamp, "%Y-%m-%dT%H:%M:%SZ",
+               gmtime_r(&t, &tm));
+      s->stamp_time = t;
+    }
+    rc = fprintf(s->f, "%s gt: %s\n", s->stamp, m->text);
   }
   if (rc < 0 || ferror(s->f)) {
     snprintf(res->detail, sizeof res->detail, "log: write failed: %s",
