@@ -135,23 +135,35 @@ static bool read_only(const char *s) {
   const void *p = s;
   return dl_iterate_phdr(find_segment, &p) == 1 && p != NULL;
 }
-static _Thread_local cache_entry cache[CACHE];
+/* initial-exec: the library is PIC, and the default TLS model would make
+ * every gt_malloc call __tls_get_addr. */
+#define GT_TLS __attribute__((tls_model("initial-exec"))) _Thread_local
+static GT_TLS cache_entry cache[CACHE];
+static GT_TLS cache_entry *last; /* allocation loops hit the same site */
 
 /* `file` is __FILE__ (static storage, see gt_malloc_at), so its pointer
  * identifies it; `name` may be a reused buffer, so its content is checked. */
 uint32_t gt__intern_site(const char *name, const char *file, int line) {
   if (!name)
     name = "object";
+  cache_entry *l = last;
+  if (l && l->name == name && l->file == file && l->line == line &&
+      l->constant)
+    return l->id;
   uintptr_t k = ((uintptr_t)name >> 3) ^ (uintptr_t)line;
   cache_entry *e = &cache[(k ^ (k >> 6)) & (CACHE - 1)];
   if (e->name == name && e->file == file && e->line == line && e->id &&
-      (e->constant || strcmp(gt__site(e->id)->name, name) == 0))
+      (e->constant || strcmp(gt__site(e->id)->name, name) == 0)) {
+    last = e;
     return e->id;
+  }
   pthread_mutex_lock(&lock);
   uint32_t id = intern_locked(name, file, line);
   pthread_mutex_unlock(&lock);
-  if (id)
+  if (id) {
     *e = (cache_entry){name, file, line, id, read_only(name)};
+    last = e;
+  }
   return id;
 }
 
