@@ -69,13 +69,45 @@ static uint32_t site_of(uint64_t h) {
   return (uint32_t)((h >> H_SITE_SHIFT) & H_SITE_MASK);
 }
 
+/* The sweeper reclaims runs of objects of one site and size (a block
+ * holds one size, and programs allocate in runs), so the disclaim path
+ * extends a run per thread instead of pushing each object. The run is
+ * pushed when the next object differs, and by every thread that can have
+ * swept: after each of our allocation calls (lazy sweeps of our kinds
+ * happen only there) and at each collection event (sweeps in collections
+ * happen in the collecting thread). */
+typedef struct run {
+  uint32_t site;
+  uint16_t count;
+  uint64_t size;
+} run;
+static __attribute__((tls_model("initial-exec"))) _Thread_local run pending;
+
+static void flush_pending(void) {
+  if (pending.count) {
+    gt__emit_run(pending.site, pending.size, pending.count);
+    pending.count = 0;
+  }
+}
+
 static void report(void *obj, size_t slot) {
   uint64_t *hp = header_of(obj, slot), h = *hp;
   if (!(h & H_LIVE))
     return;
   *hp = h & ~H_LIVE; /* exactly once, whoever sees it first */
-  gt__emit(site_of(h), GT_EV_COLLECTED, h & H_SIZE_MASK,
-           h & H_AGE ? hp - 1 : NULL);
+  uint32_t site = site_of(h);
+  uint64_t size = h & H_SIZE_MASK;
+  if (h & H_AGE) { /* ages are per object */
+    gt__emit(site, GT_EV_COLLECTED, size, hp - 1);
+    return;
+  }
+  if (pending.count && pending.site == site && pending.size == size &&
+      pending.count < UINT16_MAX) {
+    pending.count++;
+    return;
+  }
+  flush_pending();
+  pending = (run){.site = site, .count = 1, .size = size};
 }
 
 /* Called by the sweeper, allocation lock held: read our own header, push,
@@ -85,9 +117,12 @@ static int GC_CALLBACK on_disclaim(void *obj) {
   return 0; /* reclaim it now */
 }
 
+/* Finalizers run after a collection, in whatever thread invokes them:
+ * they push at once rather than leave a run pending. */
 static void GC_CALLBACK on_finalize(void *obj, void *cd) {
   (void)cd;
   report(obj, GC_size(obj));
+  flush_pending();
 }
 
 /* bdwgc sweeps lazily and skips nearly-full blocks, so a dead object may
@@ -115,11 +150,13 @@ static void GC_CALLBACK visit(void *obj, size_t bytes, void *cd) {
 }
 
 static void GC_CALLBACK on_collection(GC_EventType e) {
+  flush_pending(); /* this thread may have swept */
   if (e == GC_EVENT_RECLAIM_END) {
     uint64_t want = atomic_load(&walk_req);
     if (want != atomic_load(&walk_done)) {
       walk_ctx w = {0};
       GC_enumerate_reachable_objects_inner(visit, &w);
+      flush_pending();
       atomic_store(&walk_done, want);
     }
   }
@@ -346,6 +383,8 @@ static void *alloc_obj(size_t size, uint32_t site, bool atomic, int track,
     if (tracked)
       bump(&t->tracked);
   }
+  if (pending.count) /* our allocation may have swept */
+    flush_pending();
   return p;
 }
 

@@ -108,7 +108,7 @@ typedef struct gt_event {
   uint32_t site;
   uint8_t kind;
   uint8_t flags;
-  uint16_t reserved;
+  uint16_t count; /* identical objects this event stands for (>= 1) */
   uint32_t birth_gc; /* GC numbers, low 24 bits */
   uint32_t death_gc;
   uint64_t size;
@@ -128,6 +128,8 @@ GT_HIDDEN size_t gt__ring_capacity(const gt_ring *r);
  * Safe in disclaim and finalizer context. */
 GT_HIDDEN void gt__emit(uint32_t site, int kind, uint64_t size,
                         const uint64_t *birth); /* birth word or NULL */
+/* count collected objects of one site and size (no ages). */
+GT_HIDDEN void gt__emit_run(uint32_t site, uint64_t size, uint16_t count);
 /* The birth word of gt.track_age: GC number (24 bits) and monotonic ms. */
 #define GT_BIRTH_MS_BITS 40
 #define GT_BIRTH_MS_MASK ((1ull << GT_BIRTH_MS_BITS) - 1)

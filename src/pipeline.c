@@ -60,23 +60,33 @@ static _Atomic int overflow_pending;
 #define BUMP(f, n) atomic_fetch_add_explicit(&P.f, (n), memory_order_relaxed)
 #define LOAD(f) atomic_load_explicit(&P.f, memory_order_relaxed)
 
-void gt__emit(uint32_t site, int kind, uint64_t size, const uint64_t *birth) {
+static void push(const gt_event *ev) {
   gt_ring *r = atomic_load_explicit(&P.ring, memory_order_acquire);
-  gt_event ev = {.site = site, .kind = (uint8_t)kind, .size = size};
+  if (r && gt__ring_push(r, ev))
+    return;
+  gt_site *s = gt__site(ev->site);
+  if (ev->kind == GT_EV_FREED)
+    atomic_fetch_add_explicit(&s->overflow_freed, ev->count, memory_order_relaxed);
+  else
+    atomic_fetch_add_explicit(&s->overflow, ev->count, memory_order_relaxed);
+  atomic_store_explicit(&overflow_pending, 1, memory_order_release);
+}
+
+void gt__emit_run(uint32_t site, uint64_t size, uint16_t count) {
+  gt_event ev = {.site = site, .kind = GT_EV_COLLECTED, .count = count,
+                 .size = size};
+  push(&ev);
+}
+
+void gt__emit(uint32_t site, int kind, uint64_t size, const uint64_t *birth) {
+  gt_event ev = {.site = site, .kind = (uint8_t)kind, .count = 1, .size = size};
   if (birth) {
     ev.flags = GT_EVF_AGE;
     ev.birth_gc = (uint32_t)(*birth >> GT_BIRTH_MS_BITS);
     ev.death_gc = (uint32_t)(GC_get_gc_no() & 0xFFFFFF);
     ev.birth_ms = (int64_t)(*birth & GT_BIRTH_MS_MASK);
   }
-  if (r && gt__ring_push(r, &ev))
-    return;
-  gt_site *s = gt__site(site);
-  if (kind == GT_EV_FREED)
-    atomic_fetch_add_explicit(&s->overflow_freed, 1, memory_order_relaxed);
-  else
-    atomic_fetch_add_explicit(&s->overflow, 1, memory_order_relaxed);
-  atomic_store_explicit(&overflow_pending, 1, memory_order_release);
+  push(&ev);
 }
 
 /* ---- delivery ----------------------------------------------------------- */
@@ -390,15 +400,16 @@ static size_t drain(int64_t now) {
   uint64_t len = 0;
   while (gt__ring_pop(r, &ev)) {
     n++;
+    uint64_t c = ev.count ? ev.count : 1;
     if (len && ev.site == run.site && ev.kind == run.kind &&
         ev.size == run.size && !(ev.flags & GT_EVF_AGE)) {
-      len++;
+      len += c;
       continue;
     }
     if (len)
       process(&run, len, now);
     run = ev;
-    len = 1;
+    len = c;
     if (ev.flags & GT_EVF_AGE) { /* ages are per object */
       process(&run, 1, now);
       len = 0;
