@@ -2,7 +2,8 @@
 # Builds and runs every test: a -Werror build, an ASan+UBSan build and a
 # TSan build (the TSan one runs the Criterion-free stress test: Criterion
 # cannot start under TSan, and bdwgc's stop-the-world signals cannot work
-# there). Installs missing Debian packages first.
+# there), valgrind on the integration tests, and a short fuzzing run.
+# Installs missing Debian packages first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
@@ -23,6 +24,20 @@ run release -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   run asan -DCMAKE_BUILD_TYPE=Debug -DGT_SANITIZE=ON
 run tsan -DCMAKE_BUILD_TYPE=Debug -DGT_TSAN=ON
+
+echo "=== valgrind (memcheck) on the demo and the integration tests"
+# Only errors inside libgc are suppressed: reading never-written memory is
+# what a conservative scan does (tests/valgrind.supp).
+vg=(valgrind -q --error-exitcode=99 --trace-children=yes --leak-check=no
+    --suppressions=tests/valgrind.supp)
+"${vg[@]}" build/release/garbage_texts >/dev/null 2>&1 ||
+  { echo "valgrind: the demo failed"; exit 1; }
+for t in integration_test_collect integration_test_threads \
+         integration_test_age integration_test_redirect stress; do
+  "${vg[@]}" "build/release/tests/$t" >/tmp/gt-vg-$t.log 2>&1 ||
+    { cat /tmp/gt-vg-$t.log; echo "valgrind: $t failed"; exit 1; }
+  echo "valgrind: $t clean"
+done
 echo "=== fuzz (corpus replay, then 10 s per target)"
 bash fuzz/run.sh 10
 echo "all configurations passed"
