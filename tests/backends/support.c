@@ -246,3 +246,15 @@ void assert_file_no_secret(const char *path) {
   assert_no_secret(path, t);
   free(t);
 }
+
+__attribute__((noinline)) void test_make(int n, const char *name) {
+  for (int i = 0; i < n; i++) {
+    volatile char *p = gt_malloc(32, name);
+    p[0] = (char)i;
+  }
+}
+
+__attribute__((noinline)) void test_scrub_stack(void) {
+  volatile char junk[16384];
+  memset((char *)junk, 0, sizeof junk);
+}

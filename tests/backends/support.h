@@ -53,6 +53,12 @@ int test_open(const char *name, const char *const *kv, void **state,
 /* A batch with one group, as the pipeline would hand it over. */
 void test_batch(gt_batch *b, uint64_t collected);
 
+/* Allocates n 32-byte gt objects named `name` and drops them; in a frame
+ * of its own, so no pointer to them outlives the call. */
+void test_make(int n, const char *name);
+/* Overwrites dead stack below the caller (stale pointers keep objects). */
+void test_scrub_stack(void);
+
 char *slurp(const char *path); /* NULL if unreadable */
 /* Asserts that text holds none of the test secrets. */
 void assert_no_secret(const char *what, const char *text);

@@ -284,17 +284,6 @@ static void fini(void) {
 
 /* ---- processes using gt ------------------------------------------------ */
 
-static __attribute__((noinline)) void make(int n, const char *name) {
-  for (int i = 0; i < n; i++) {
-    volatile char *p = gt_malloc(32, name);
-    p[0] = (char)i;
-  }
-}
-
-static __attribute__((noinline)) void scrub_stack(void) {
-  volatile char junk[16384];
-  memset((char *)junk, 0, sizeof junk);
-}
 
 typedef struct child {
   pid_t pid;
@@ -306,7 +295,7 @@ static void run_round(const char *spec) {
   char name[32];
   int n, used;
   while (sscanf(spec, "%31[^=]=%d%n", name, &n, &used) == 2) {
-    make(n, name);
+    test_make(n, name);
     spec += used;
     if (*spec == ',') spec++;
   }
@@ -371,7 +360,7 @@ static void child_start(child *c, const char *urls, const char *instance,
     if (pthread_create(&t, NULL, round_thread, (void *)*rounds) != 0 ||
         pthread_join(t, NULL) != 0)
       _exit(14);
-    scrub_stack();
+    test_scrub_stack();
     reported += gt_collect();
   }
   gt_stats st;

@@ -64,19 +64,6 @@ TestSuite(e2e_sms, .init = sms_up, .fini = down, .timeout = 40);
 TestSuite(e2e_email, .init = smtp_up, .fini = down, .timeout = 40);
 TestSuite(e2e_webhook, .init = hook_up, .fini = down, .timeout = 40);
 
-static __attribute__((noinline)) void make(int n, const char *name) {
-  for (int i = 0; i < n; i++) {
-    volatile char *p = gt_malloc(32, name);
-    p[0] = (char)i;
-  }
-}
-
-/* Overwrites the stack below us so no stale pointer keeps an object. */
-static __attribute__((noinline)) void scrub_stack(void) {
-  volatile char junk[16384];
-  memset((char *)junk, 0, sizeof junk);
-}
-
 /* The same program for every backend: init, allocate, drop, collect. */
 static char spool_dir[64];
 
@@ -103,9 +90,9 @@ static size_t workload(const char *const *kv) {
   int rc = gt_init(o);
   gt_options_free(o);
   cr_assert_eq(rc, 0, "gt_init: %s", gt_last_error());
-  make(3, "Node");
-  make(2, "Thing");
-  scrub_stack();
+  test_make(3, "Node");
+  test_make(2, "Thing");
+  test_scrub_stack();
   return gt_collect();
 }
 

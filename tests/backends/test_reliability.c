@@ -155,17 +155,6 @@ TestSuite(reliability, .init = rel_init, .fini = rel_fini, .timeout = 60);
 
 /* ---- children ------------------------------------------------------------ */
 
-static __attribute__((noinline)) void make(int n, const char *name) {
-  for (int i = 0; i < n; i++) {
-    volatile char *p = gt_malloc(32, name);
-    p[0] = (char)i;
-  }
-}
-
-static __attribute__((noinline)) void scrub_stack(void) {
-  volatile char junk[16384];
-  memset((char *)junk, 0, sizeof junk);
-}
 
 /* gt_init with test defaults (no rate limit, no cap, few retries, one
  * batch per gt_collect), this test's spool, then kv on top. */
@@ -203,9 +192,9 @@ typedef struct job {
 static void child_job(const job *j) {
   child_init(j->kv);
   for (int r = 0; r < j->rounds; r++) {
-    make(j->nodes[r], "Node");
-    make(j->things[r], "Thing");
-    scrub_stack();
+    test_make(j->nodes[r], "Node");
+    test_make(j->things[r], "Thing");
+    test_scrub_stack();
     int64_t t0 = now_ms();
     out->ret[r] = gt_collect();
     out->elapsed[r] = now_ms() - t0;
@@ -583,8 +572,8 @@ static void last_exit_handler(void) {
 static void exit_child(const void *kv) {
   atexit(last_exit_handler);
   child_init(kv);
-  make(exit_n, "Node");
-  scrub_stack();
+  test_make(exit_n, "Node");
+  test_scrub_stack();
   exit(0); /* no gt_collect, no gt_shutdown */
 }
 
@@ -620,8 +609,8 @@ Test(reliability, exit_without_shutdown_spools_everything_then_replays) {
 static void flood_child(const void *kv) {
   child_init(kv);
   for (;;) {
-    make(100, "Flood");
-    scrub_stack();
+    test_make(100, "Flood");
+    test_scrub_stack();
     gt_collect();
   }
 }
@@ -751,14 +740,14 @@ static void fork_child(const void *arg) {
   (void)arg;
   /* No pipeline here: counted only, and gt_collect must not wait for a
    * worker that does not exist in this process. */
-  make(4, "Kid");
-  scrub_stack();
+  test_make(4, "Kid");
+  test_scrub_stack();
   out->ret[0] = gt_collect();
   const char *kv[] = {"gt.backend", "log", "log.path", log_b, "log.format",
                       "json", NULL};
   child_init(kv);
-  make(3, "Kid");
-  scrub_stack();
+  test_make(3, "Kid");
+  test_scrub_stack();
   out->ret[1] = gt_collect();
   out->shutdown_rc = gt_shutdown(5000);
   gt_get_stats(&out->st);
@@ -775,8 +764,8 @@ Test(reliability, fork_child_gets_its_own_pipeline_parent_unaffected) {
     cr_assert_eq(gt_options_set(o, p[0], p[1]), 0);
   cr_assert_eq(gt_init(o), 0, "%s", gt_last_error());
   gt_options_free(o);
-  make(2, "Parent");
-  scrub_stack();
+  test_make(2, "Parent");
+  test_scrub_stack();
   cr_expect_eq(gt_collect(), 2);
 
   run(fork_child, NULL); /* SIGALRM after 50 s would mean a deadlock */
@@ -787,8 +776,8 @@ Test(reliability, fork_child_gets_its_own_pipeline_parent_unaffected) {
   size_t lines;
   cr_expect_eq(log_total(log_b, &lines, "Parent"), 7);
 
-  make(5, "Parent");
-  scrub_stack();
+  test_make(5, "Parent");
+  test_scrub_stack();
   cr_expect_eq(gt_collect(), 5, "the parent's pipeline still works");
   cr_expect_eq(gt_shutdown(5000), 0);
   gt_stats st;
@@ -804,9 +793,9 @@ Test(reliability, fork_child_gets_its_own_pipeline_parent_unaffected) {
 
 static void deadline_child(const void *kv) {
   child_init(kv);
-  make(3, "Node");
-  make(2, "Thing");
-  scrub_stack();
+  test_make(3, "Node");
+  test_make(2, "Thing");
+  test_scrub_stack();
   int64_t t0 = now_ms();
   out->shutdown_rc = gt_shutdown(1000); /* the final collection finds them */
   out->shutdown_ms = now_ms() - t0;
