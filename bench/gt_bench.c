@@ -759,6 +759,8 @@ int main(int argc, char **argv) {
     }
   }
 
+  mock_stop(); /* also registered with atexit, for the error paths */
+
   /* ---- summary table ---- */
   json_t *summary = json_array();
   char desc[160];
@@ -804,20 +806,21 @@ int main(int argc, char **argv) {
                "%9.0f %3zu/%zu%s\n",
                m, wall, counted, alloc, rep_all, in_sms, posts, msgs, allow_s,
                ops, nexact, nruns, n < nruns ? "  (some runs failed)" : "");
-        json_t *sj = json_pack(
-            "{s:s,s:s,s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f}",
-            "workload", w, "mode", m, "runs_ok", (json_int_t)n, "runs_exact",
-            (json_int_t)nexact, "wall_s", wall, "reported_s", counted,
-            "allocated", alloc, "reported", rep_all, "mock_objects", in_sms,
-            "mock_posts", posts, "messages", msgs, "objects_per_s", ops,
-            "objects_per_s_reported", ops_c, "rate_allowance",
-            gtm ? allow : NAN);
-        const char *k;
-        json_t *v;
-        json_object_foreach(sj, k, v) {
-          if (json_is_real(v) && isnan(json_real_value(v)))
-            json_object_set_new(sj, k, json_null());
-        }
+        /* NaN (no ok run; seed has no allowance) is not JSON: null */
+        json_t *sj = json_pack("{s:s,s:s,s:I,s:I}", "workload", w, "mode", m,
+                               "runs_ok", (json_int_t)n, "runs_exact",
+                               (json_int_t)nexact);
+        const char *keys[] = {"wall_s",          "reported_s",
+                              "allocated",       "reported",
+                              "mock_objects",    "mock_posts",
+                              "messages",        "objects_per_s",
+                              "objects_per_s_reported", "rate_allowance"};
+        double vals[] = {wall,  counted, alloc, rep_all, in_sms,
+                         posts, msgs,    ops,   ops_c,   gtm ? allow : NAN};
+        for (size_t k = 0; k < sizeof vals / sizeof vals[0]; k++)
+          json_object_set_new(sj, keys[k],
+                              isnan(vals[k]) ? json_null()
+                                             : json_real(vals[k]));
         json_array_append_new(summary, sj);
       }
       printf("wall: first allocation to the mock having recorded SMS texts "
