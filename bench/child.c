@@ -7,6 +7,10 @@
  * objects stops growing, so "reported" says how many objects the mechanism
  * reported at all, and "reported_in_run" how many it had reported by the end
  * of the timed section.
+ *
+ * Workload e2e is timed differently (run_e2e): from the first allocation to
+ * the moment the loopback mock of Infobip has recorded SMS texts whose
+ * counts add up to every object, collections and deliveries included.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -19,6 +23,8 @@
 #include <gc/gc_inline.h>
 #include <gc/gc_mark.h>
 
+#include <curl/curl.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -26,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -460,6 +467,344 @@ static int run_pipeline(int rep, const bench_params *p) {
   return bad ? 1 : 0;
 }
 
+/* ---- e2e: objects -> batches -> SMS backend -> loopback TLS mock -------- */
+
+/* Mode `gt`: gt_malloc objects, gt.backend=sms against the mock, at the
+ * configured rate of BENCH_E2E_RATE messages a minute, default batching.
+ * Mode `seed`: the seed blog post's design, GC_MALLOC plus one ordered
+ * finalizer per object that POSTs one SMS (synchronously, HTTPS verified
+ * against the test CA, one reused curl handle), as its __del__ does. */
+
+static const char *need_env(const char *name) {
+  const char *v = getenv(name);
+  if (!v || !*v) {
+    fprintf(stderr,
+            "gt-bench child: e2e needs $%s; run it through the driver "
+            "(gt-bench --workloads e2e), which starts the mock server\n",
+            name);
+    exit(2);
+  }
+  return v;
+}
+
+static long file_size(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 ? (long)st.st_size : 0;
+}
+
+/* What the mock recorded from `offset` on: SMS POSTs it answered with 200,
+ * and the objects their texts count ("1,234 objects collected ..." or the
+ * single-object text, 1). Lines still being written are left for later. */
+typedef struct sms_tally {
+  uint64_t posts, objects, unparsed;
+} sms_tally;
+
+static uint64_t text_count(const char *t, bool *ok) {
+  static const char single[] = "The object with name ";
+  if (strncmp(t, single, sizeof single - 1) == 0) return 1;
+  uint64_t v = 0;
+  bool digits = false;
+  const char *p = t;
+  for (; *p; p++) {
+    if (*p >= '0' && *p <= '9') {
+      v = v * 10 + (uint64_t)(*p - '0');
+      digits = true;
+    } else if (!(*p == ',' && digits)) {
+      break;
+    }
+  }
+  if (!digits || strncmp(p, " objects collected", 18) != 0) {
+    *ok = false;
+    return 0;
+  }
+  return v;
+}
+
+static void tally_record(const char *path, long offset, sms_tally *t) {
+  memset(t, 0, sizeof *t);
+  FILE *f = fopen(path, "r");
+  if (!f) return;
+  if (fseek(f, offset, SEEK_SET) != 0) {
+    fclose(f);
+    return;
+  }
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t n;
+  while ((n = getline(&line, &cap, f)) > 0) {
+    if (line[n - 1] != '\n') break; /* being written */
+    json_t *e = json_loads(line, 0, NULL);
+    if (!e) {
+      t->unparsed++;
+      continue;
+    }
+    const char *ep = json_string_value(json_object_get(e, "path"));
+    if (json_integer_value(json_object_get(e, "status")) == 200 && ep &&
+        strcmp(ep, "/sms/3/messages") == 0) {
+      t->posts++;
+      json_t *msgs = json_object_get(json_object_get(e, "json"), "messages");
+      size_t i;
+      json_t *m;
+      json_array_foreach(msgs, i, m) {
+        const char *text = json_string_value(
+            json_object_get(json_object_get(m, "content"), "text"));
+        bool ok = text != NULL;
+        uint64_t c = text ? text_count(text, &ok) : 0;
+        if (!ok) t->unparsed++;
+        t->objects += c;
+      }
+    }
+    json_decref(e);
+  }
+  free(line);
+  fclose(f);
+}
+
+static CURL *g_seed_curl;
+static pthread_mutex_t g_seed_mu = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic uint64_t g_seed_ok, g_seed_failed;
+
+static size_t discard_body(char *p, size_t size, size_t n, void *ud) {
+  (void)p;
+  (void)ud;
+  return size * n;
+}
+
+/* The seed's __del__: one SMS per object, sent before the finalizer
+ * returns. */
+static void GC_CALLBACK seed_finalizer(void *obj, void *cd) {
+  (void)obj;
+  char body[512];
+  snprintf(body, sizeof body,
+           "{\"messages\":[{\"sender\":\"GarbageTexts\",\"destinations\":"
+           "[{\"to\":\"%s\"}],\"content\":{\"text\":\"The object with name "
+           "%s is being removed from memory!\"}}]}",
+           BENCH_E2E_TO, (const char *)cd);
+  long code = 0;
+  pthread_mutex_lock(&g_seed_mu);
+  curl_easy_setopt(g_seed_curl, CURLOPT_POSTFIELDS, body);
+  CURLcode rc = curl_easy_perform(g_seed_curl);
+  if (rc == CURLE_OK)
+    curl_easy_getinfo(g_seed_curl, CURLINFO_RESPONSE_CODE, &code);
+  pthread_mutex_unlock(&g_seed_mu);
+  if (rc == CURLE_OK && code == 200)
+    atomic_fetch_add(&g_seed_ok, 1);
+  else
+    atomic_fetch_add(&g_seed_failed, 1);
+  atomic_fetch_add(&g_reported, 1);
+}
+
+static void *a_seed(size_t n, int atomic) {
+  void *p = a_plain(n, atomic);
+  GC_register_finalizer(p, seed_finalizer, (void *)g_name, NULL, NULL);
+  return p;
+}
+
+static struct curl_slist *seed_open(const char *hostport, const char *ca) {
+  char url[300];
+  snprintf(url, sizeof url, "https://%s/sms/3/messages", hostport);
+  struct curl_slist *h = NULL;
+  h = curl_slist_append(h, "Authorization: App " BENCH_E2E_KEY);
+  h = curl_slist_append(h, "Content-Type: application/json");
+  h = curl_slist_append(h, "Accept: application/json");
+  if (!h || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
+      !(g_seed_curl = curl_easy_init()))
+    die("seed: libcurl setup failed");
+  CURL *c = g_seed_curl;
+  curl_easy_setopt(c, CURLOPT_URL, url); /* copied by libcurl */
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+  /* the mock answers only garbage-texts' user agent */
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "garbage-texts/seed-bench");
+  curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_body);
+  return h;
+}
+
+static uint64_t reported_now(bool gt);
+
+typedef struct e2e_arg {
+  uint64_t n;
+} e2e_arg;
+
+/* Allocates n 24-byte objects (scanned, holding no pointer), each replacing
+ * a slot of a 1024-entry keep set, so all die young; the thread exits
+ * after, so no stale stack word of it keeps one alive. */
+static void *e2e_alloc_thread(void *arg) {
+  enum { K = 1024 };
+  e2e_arg *ea = arg;
+  node **keep = GC_MALLOC(K * sizeof(node *));
+  if (!keep) die("out of memory");
+  for (uint64_t i = 0; i < ea->n; i++) {
+    node *p = g_alloc(sizeof(node), 0);
+    p->value = 2 * i + 1; /* isolated: no finalization order to respect */
+    keep[i & (K - 1)] = p;
+  }
+  memset(keep, 0, K * sizeof(node *));
+  return NULL;
+}
+
+static int run_e2e(const char *mode, int rep, const bench_params *p) {
+  bool gt = strcmp(mode, "gt") == 0;
+  if (!gt && strcmp(mode, "seed") != 0) die("e2e: modes are gt and seed");
+  const char *hostport = need_env(BENCH_E2E_URL_ENV);
+  const char *ca = need_env(BENCH_E2E_CA_ENV);
+  const char *record = need_env(BENCH_E2E_RECORD_ENV);
+  const char *spool = getenv(BENCH_E2E_SPOOL_ENV);
+  long rec0 = file_size(record); /* the children run one at a time */
+  uint64_t n = gt ? p->e2e_n : p->e2e_seed_n;
+
+  GC_set_warn_proc(count_warning);
+  GC_INIT();
+  GC_set_on_heap_resize(on_heap_resize);
+  on_heap_resize(GC_get_heap_size());
+  struct curl_slist *seed_hdrs = NULL;
+  double t_init = now_s(); /* the token bucket starts full at gt_init */
+  if (gt) {
+    gt_options *o = gt_options_new();
+    if (!o) die("gt_options_new");
+    char rate[32];
+    snprintf(rate, sizeof rate, "%d", BENCH_E2E_RATE);
+    const char *extra = getenv("GT_BENCH_OPTS"); /* user overrides */
+    int rc = 0;
+    const char *kv[][2] = {{"gt.backend", "sms"},
+                           {"sms.base_url", hostport},
+                           {"sms.api_key", BENCH_E2E_KEY},
+                           {"sms.to", BENCH_E2E_TO},
+                           {"sms.ca_file", ca},
+                           {"gt.rate_per_minute", rate},
+                           {"gt.spool_dir", spool}};
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0] && rc == 0; i++)
+      if (kv[i][1]) rc = gt_options_set(o, kv[i][0], kv[i][1]);
+    if (rc != 0 || (extra && set_opts(o, extra) != 0)) {
+      fprintf(stderr, "gt-bench child: e2e options: %s (%s)\n",
+              gt_strerror(rc), gt_last_error());
+      die("gt options rejected");
+    }
+    rc = gt_init(o);
+    gt_options_free(o);
+    if (rc != 0) {
+      fprintf(stderr, "gt-bench child: gt_init: %s (%s)\n", gt_strerror(rc),
+              gt_last_error());
+      die("gt_init failed");
+    }
+    g_alloc = a_gt;
+  } else {
+    seed_hdrs = seed_open(hostport, ca);
+    g_alloc = a_seed;
+  }
+
+  uint64_t gc0 = GC_get_gc_no();
+  double u0, s0, u1, s1;
+  cpu_s(&u0, &s0);
+  double t0 = now_s();
+  e2e_arg ea = {.n = n};
+  pthread_t th;
+  if (pthread_create(&th, NULL, e2e_alloc_thread, &ea) != 0) die("pthread");
+  pthread_join(th, NULL);
+  double t_alloc = now_s();
+  scrub_stack();
+  /* Collect until every object is reported (bounded). */
+  uint64_t reported = 0;
+  int collections = 0, flush_rc = 0;
+  for (int i = 0; i < p->final_collections && reported < n; i++) {
+    if (gt) {
+      gt_collect();
+    } else {
+      GC_gcollect();
+      while (GC_invoke_finalizers() > 0) {
+      }
+    }
+    collections++;
+    reported = reported_now(gt);
+  }
+  if (gt) flush_rc = gt_flush(10000);
+  double t_reported = now_s();
+  /* Delivered: the mock has recorded texts counting every reported object.
+   * gt: the rate limiter may hold the last (merged) batch until its next
+   * token, at most 60/rate s. */
+  sms_tally tl;
+  double deadline = t_reported + 60.0 / BENCH_E2E_RATE + 10;
+  for (;;) {
+    tally_record(record, rec0, &tl);
+    if (tl.objects >= reported || now_s() > deadline) break;
+    struct timespec ts = {0, 1000000};
+    nanosleep(&ts, NULL);
+  }
+  double t_delivered = now_s();
+  cpu_s(&u1, &s1);
+  uint64_t gcs = GC_get_gc_no() - gc0;
+  uint64_t heap_end = GC_get_heap_size();
+  on_heap_resize(heap_end);
+
+  gt_stats st;
+  memset(&st, 0, sizeof st);
+  if (gt) gt_get_stats(&st);
+  double window = now_s() - t_init;
+  double allowance = BENCH_E2E_RATE + BENCH_E2E_RATE * window / 60.0;
+  uint64_t messages = gt ? st.sent : atomic_load(&g_seed_ok);
+  uint64_t failed = gt ? st.failed : atomic_load(&g_seed_failed);
+  uint64_t allocated = gt ? st.allocated : n;
+  bool exact = reported == n && tl.objects == n && tl.unparsed == 0 &&
+               allocated == n && messages == tl.posts && failed == 0 &&
+               flush_rc == 0 && (!gt || st.collected == n);
+  double wall = t_delivered - t0;
+
+  printf("{\"workload\":\"e2e\",\"mode\":\"%s\",\"rep\":%d,\"ok\":%s,"
+         "\"exact\":%s,\"wall_s\":%.6f,\"alloc_s\":%.6f,\"reported_s\":%.6f,"
+         "\"delivered_s\":%.6f,\"cpu_s\":%.6f,\"user_s\":%.6f,\"sys_s\":%.6f,"
+         "\"maxrss_kb\":%ld,\"heap_bytes\":%llu,\"heap_peak_bytes\":%llu,"
+         "\"gc_count\":%llu,\"gc_warnings\":%llu,\"allocated\":%llu,"
+         "\"tracked\":%llu,\"reported_in_run\":%llu,\"reported\":%llu,"
+         "\"final_collections\":%d,\"messages\":%llu,\"messages_failed\":%llu,"
+         "\"mock_posts\":%llu,\"mock_objects\":%llu,\"mock_unparsed\":%llu,"
+         "\"rate_per_minute\":%d,\"rate_window_s\":%.6f,"
+         "\"rate_allowance\":%.3f,\"objects_per_s\":%.0f,"
+         "\"objects_per_s_reported\":%.0f,\"events_per_s\":%.0f",
+         mode, rep, exact ? "true" : "false", exact ? "true" : "false", wall,
+         t_alloc - t0, t_reported - t0, wall, (u1 - u0) + (s1 - s0), u1 - u0,
+         s1 - s0, maxrss_kb(), (unsigned long long)heap_end,
+         (unsigned long long)atomic_load(&g_heap_peak),
+         (unsigned long long)gcs,
+         (unsigned long long)atomic_load(&g_gc_warnings),
+         (unsigned long long)allocated, (unsigned long long)n,
+         (unsigned long long)reported, (unsigned long long)reported,
+         collections, (unsigned long long)messages,
+         (unsigned long long)failed, (unsigned long long)tl.posts,
+         (unsigned long long)tl.objects, (unsigned long long)tl.unparsed,
+         gt ? BENCH_E2E_RATE : 0, window, gt ? allowance : 0.0,
+         (double)n / wall, (double)n / (t_reported - t0), (double)n / wall);
+  if (gt) {
+    printf(",\"gt\":{\"allocated\":%llu,\"tracked\":%llu,\"collected\":%llu,"
+           "\"sampled\":%llu,\"batches\":%llu,\"sent\":%llu,\"failed\":%llu,"
+           "\"retried\":%llu,\"spooled\":%llu,\"lost\":%llu,\"held\":%llu,"
+           "\"overflowed\":%llu,\"bytes\":%llu}",
+           (unsigned long long)st.allocated, (unsigned long long)st.tracked,
+           (unsigned long long)st.collected, (unsigned long long)st.sampled,
+           (unsigned long long)st.batches, (unsigned long long)st.sent,
+           (unsigned long long)st.failed, (unsigned long long)st.retried,
+           (unsigned long long)st.spooled, (unsigned long long)st.lost,
+           (unsigned long long)st.held, (unsigned long long)st.overflowed,
+           (unsigned long long)st.bytes);
+  }
+  printf("}\n");
+  fclose(stdout);
+  if (gt) {
+    int rc = gt_shutdown(10000);
+    if (rc != 0)
+      fprintf(stderr, "gt-bench child: gt_shutdown: %s (%s)\n",
+              gt_strerror(rc), gt_last_error());
+  } else {
+    curl_easy_cleanup(g_seed_curl);
+    curl_slist_free_all(seed_hdrs);
+    curl_global_cleanup();
+  }
+  return exact ? 0 : 1;
+}
+
 /* ---- one run --------------------------------------------------------------- */
 
 static uint64_t run_workload(const char *w, const bench_params *p) {
@@ -495,6 +840,7 @@ static uint64_t reported_now(bool gt) {
 int bench_child(const char *workload, const char *mode, int rep,
                 const bench_params *p) {
   if (strcmp(workload, "pipeline") == 0) return run_pipeline(rep, p);
+  if (strcmp(workload, "e2e") == 0) return run_e2e(mode, rep, p);
 
   const mode_impl *m = NULL;
   for (size_t i = 0; i < sizeof g_impls / sizeof g_impls[0]; i++)

@@ -4,6 +4,12 @@
 # table, writes bench/out/results.json and docs/benchmarks.png.
 #
 #   bench/run.sh                 # full run (~10 min on 2 cores)
+#   bench/run.sh --workloads e2e # e2e alone (~10 s): objects -> SMS backend
+#                                # -> a loopback TLS mock of Infobip
+#
+# e2e (in the default list) needs /usr/bin/python3 and openssl: gt-bench
+# makes a throw-away PKI, starts tests/servers/infobip_mock.py on 127.0.0.1
+# and stops it at the end; without them it prints "e2e SKIPPED" and goes on.
 #   bench/run.sh --quick --reps 1  # seconds; any gt-bench option passes through
 #
 # GT_BENCH_BUILD overrides the build directory (default build-bench/).
