@@ -464,23 +464,10 @@ static bool mock_start(double lifetime_s, char *why, size_t whylen) {
     mock_stop();
     return false;
   }
-  /* The mock, unchanged, with TCP_NODELAY on its connections: http.server
-   * writes headers and body as two TLS records, and Nagle plus the
-   * client's delayed ACK then adds ~40 ms to every reply on loopback (it
-   * made seed's 200 POSTs take 8.8 s and gt's worker wait 2.6 s for its
-   * first 60 sends), a latency of the mock, not of HTTPS.
-   * --lifetime: the server exits by itself should this process die. */
-  char dir[512], boot[1024];
-  snprintf(dir, sizeof dir, "%s/tests/servers", src);
-  snprintf(boot, sizeof boot,
-           "import sys; sys.path.insert(0, sys.argv.pop(1)); "
-           "sys.argv[0] = %s; import common, infobip_mock; "
-           "common.QuietHandler.disable_nagle_algorithm = True; "
-           "sys.exit(infobip_mock.main())",
-           "'infobip_mock.py'");
-  char *argv[] = {MOCK_PYTHON, "-c",     boot,   dir,        "--port-file",
-                  portf,       "--record", record, "--cert",  cert,
-                  "--key",     key,      "--lifetime", life, NULL};
+  /* --lifetime: the server exits by itself should this process die. */
+  char *argv[] = {MOCK_PYTHON, script,   "--port-file", portf, "--record",
+                  record,      "--cert", cert,          "--key", key,
+                  "--lifetime", life,    NULL};
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
