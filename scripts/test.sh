@@ -18,7 +18,8 @@ run() { # name, cmake options...
   (cd "build/$name" && ctest -j"$jobs" --output-on-failure --timeout 300)
 }
 
-run release -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# The release build also runs the benchmark smoke test (ctest bench_smoke).
+run release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGT_BUILD_BENCH=ON
 # bdwgc's memory is not malloc'd, so LeakSanitizer has nothing to say
 # about it; our own allocations are checked.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
