@@ -9,13 +9,19 @@ cd "$(dirname "$0")/.."
 . scripts/deps.sh
 gt_need_packages "${GT_BUILD_PACKAGES[@]}" "${GT_TEST_PACKAGES[@]}"
 jobs=$(nproc)
+passed=0 # test executables and checks that passed, for the closing line
 
 run() { # name, cmake options...
   local name=$1; shift
   echo "=== $name"
   cmake -S . -B "build/$name" -DGT_WERROR=ON -DGT_BUILD_BENCH=OFF "$@" >/dev/null
   cmake --build "build/$name" -j"$jobs" >/dev/null
-  (cd "build/$name" && ctest -j"$jobs" --output-on-failure --timeout 300)
+  (cd "build/$name" && ctest -j"$jobs" --output-on-failure --timeout 300) |
+    tee "build/$name.ctest.log"
+  local n
+  n=$(sed -n 's/.* tests passed, 0 tests failed out of \([0-9]*\).*/\1/p' \
+    "build/$name.ctest.log")
+  passed=$((passed + ${n:-0}))
 }
 
 # The release build also runs the benchmark smoke test (ctest bench_smoke).
@@ -33,12 +39,16 @@ vg=(valgrind -q --error-exitcode=99 --trace-children=yes --leak-check=no
     --suppressions=tests/valgrind.supp)
 "${vg[@]}" build/release/garbage_texts >/dev/null 2>&1 ||
   { echo "valgrind: the demo failed"; exit 1; }
+passed=$((passed + 1))
 for t in integration_test_collect integration_test_threads \
          integration_test_age integration_test_redirect stress; do
   "${vg[@]}" "build/release/tests/$t" >/tmp/gt-vg-$t.log 2>&1 ||
     { cat /tmp/gt-vg-$t.log; echo "valgrind: $t failed"; exit 1; }
   echo "valgrind: $t clean"
+  passed=$((passed + 1))
 done
 echo "=== fuzz (corpus replay, then 10 s per target)"
 bash fuzz/run.sh 10
+passed=$((passed + 4)) # the four fuzz targets
 echo "all configurations passed"
+echo "$passed passed, 0 failed"
