@@ -74,10 +74,9 @@ static long rss_kb(void) {
 static _Atomic uint64_t g_heap_peak;
 static void GC_CALLBACK on_heap_resize(GC_word size) {
   uint64_t cur = atomic_load_explicit(&g_heap_peak, memory_order_relaxed);
-  while (size > cur &&
-         !atomic_compare_exchange_weak_explicit(&g_heap_peak, &cur, size,
-                                                memory_order_relaxed,
-                                                memory_order_relaxed)) {
+  while (size > cur && !atomic_compare_exchange_weak_explicit(
+                           &g_heap_peak, &cur, size, memory_order_relaxed,
+                           memory_order_relaxed)) {
   }
 }
 
@@ -102,7 +101,8 @@ static void die(const char *what) {
   exit(2);
 }
 
-/* ---- modes ---------------------------------------------------------------- */
+/* ---- modes ----------------------------------------------------------------
+ */
 
 /* A raw-mode notification: one relaxed atomic increment. */
 static _Atomic uint64_t g_reported;
@@ -177,8 +177,7 @@ static void *a_disclaim_tl(size_t n, int atomic) {
   /* one extra byte, as GC_MALLOC adds with interior pointers recognised */
   size_t granules = (n + 1 + GC_GRANULE_BYTES - 1) / GC_GRANULE_BYTES;
   GC_FAST_MALLOC_GRANS(p, granules, t_tiny_fl, 0, (int)g_raw_kind,
-                       GC_generic_malloc(n, (int)g_raw_kind),
-                       *(void **)p = 0);
+                       GC_generic_malloc(n, (int)g_raw_kind), *(void **)p = 0);
   checked(p);
   size_t sz = GC_size(p);
   if (sz < n + sizeof(uintptr_t)) die("disclaim mode: no slack for the tag");
@@ -336,7 +335,8 @@ static uint64_t graph(uint64_t total, uint64_t size) {
       idx[i]->value = 2 * i + 1;
     }
     for (uint64_t i = 0; i < m; i++)
-      for (int k = 0; k < 3; k++) idx[i]->e[k] = idx[xorshift(&rng) % m];
+      for (int k = 0; k < 3; k++)
+        idx[i]->e[k] = idx[xorshift(&rng) % m];
     count += m;
     live = idx; /* the previous graph is now garbage */
   }
@@ -380,7 +380,8 @@ static void *ring_producer(void *arg) {
   for (uint64_t i = 0; i < rp->n; i++) {
     ev.site = (uint32_t)(i & 0xfffff);
     ev.birth_gc = i;
-    while (!gt__ring_push(rp->r, &ev)) rp->full_spins++;
+    while (!gt__ring_push(rp->r, &ev))
+      rp->full_spins++;
   }
   return NULL;
 }
@@ -461,8 +462,7 @@ static int run_pipeline(int rep, const bench_params *p) {
          s1 - s0, maxrss_kb(), cap, sizeof(gt_event), cap * sizeof(gt_event),
          (unsigned long long)pushed, push_ns, pop_s * 1e9 / (double)popped,
          drain_eps, conc_eps, (unsigned long long)rp.full_spins, rss0,
-         rss_first, rss_after2, rss_after1 - rss_first,
-         rss_after2 - rss_after1,
+         rss_first, rss_after2, rss_after1 - rss_first, rss_after2 - rss_after1,
          (unsigned long long)pushed, (unsigned long long)popped, drain_eps);
   return bad ? 1 : 0;
 }
@@ -680,8 +680,8 @@ static int run_e2e(const char *mode, int rep, const bench_params *p) {
     for (size_t i = 0; i < sizeof kv / sizeof kv[0] && rc == 0; i++)
       if (kv[i][1]) rc = gt_options_set(o, kv[i][0], kv[i][1]);
     if (rc != 0 || (extra && set_opts(o, extra) != 0)) {
-      fprintf(stderr, "gt-bench child: e2e options: %s (%s)\n",
-              gt_strerror(rc), gt_last_error());
+      fprintf(stderr, "gt-bench child: e2e options: %s (%s)\n", gt_strerror(rc),
+              gt_last_error());
       die("gt options rejected");
     }
     rc = gt_init(o);
@@ -767,16 +767,15 @@ static int run_e2e(const char *mode, int rep, const bench_params *p) {
          mode, rep, exact ? "true" : "false", exact ? "true" : "false", wall,
          t_alloc - t0, t_reported - t0, wall, (u1 - u0) + (s1 - s0), u1 - u0,
          s1 - s0, maxrss_kb(), (unsigned long long)heap_end,
-         (unsigned long long)atomic_load(&g_heap_peak),
-         (unsigned long long)gcs,
+         (unsigned long long)atomic_load(&g_heap_peak), (unsigned long long)gcs,
          (unsigned long long)atomic_load(&g_gc_warnings),
          (unsigned long long)allocated, (unsigned long long)n,
          (unsigned long long)reported, (unsigned long long)reported,
-         collections, (unsigned long long)messages,
-         (unsigned long long)failed, (unsigned long long)tl.posts,
-         (unsigned long long)tl.objects, (unsigned long long)tl.unparsed,
-         gt ? BENCH_E2E_RATE : 0, window, gt ? allowance : 0.0,
-         (double)n / wall, (double)n / (t_reported - t0), (double)n / wall);
+         collections, (unsigned long long)messages, (unsigned long long)failed,
+         (unsigned long long)tl.posts, (unsigned long long)tl.objects,
+         (unsigned long long)tl.unparsed, gt ? BENCH_E2E_RATE : 0, window,
+         gt ? allowance : 0.0, (double)n / wall, (double)n / (t_reported - t0),
+         (double)n / wall);
   if (gt) {
     printf(",\"gt\":{\"allocated\":%llu,\"tracked\":%llu,\"collected\":%llu,"
            "\"sampled\":%llu,\"batches\":%llu,\"sent\":%llu,\"failed\":%llu,"
@@ -795,8 +794,8 @@ static int run_e2e(const char *mode, int rep, const bench_params *p) {
   if (gt) {
     int rc = gt_shutdown(10000);
     if (rc != 0)
-      fprintf(stderr, "gt-bench child: gt_shutdown: %s (%s)\n",
-              gt_strerror(rc), gt_last_error());
+      fprintf(stderr, "gt-bench child: gt_shutdown: %s (%s)\n", gt_strerror(rc),
+              gt_last_error());
   } else {
     curl_easy_cleanup(g_seed_curl);
     curl_slist_free_all(seed_hdrs);
@@ -805,7 +804,8 @@ static int run_e2e(const char *mode, int rep, const bench_params *p) {
   return exact ? 0 : 1;
 }
 
-/* ---- one run --------------------------------------------------------------- */
+/* ---- one run ---------------------------------------------------------------
+ */
 
 static uint64_t run_workload(const char *w, const bench_params *p) {
   if (strcmp(w, "trees") == 0) return trees(p->depth);
@@ -923,25 +923,23 @@ int bench_child(const char *workload, const char *mode, int rep,
     ok = false;
   if (last > tracked) ok = false; /* reported twice */
 
-  printf("{\"workload\":\"%s\",\"mode\":\"%s\",\"rep\":%d,\"ok\":%s,"
-         "\"wall_s\":%.6f,\"cpu_s\":%.6f,\"user_s\":%.6f,\"sys_s\":%.6f,"
-         "\"maxrss_kb\":%ld,\"heap_bytes\":%llu,\"heap_peak_bytes\":%llu,"
-         "\"gc_count\":%llu,\"gc_warnings\":%llu,\"allocated\":%llu,"
-         "\"tracked\":%llu,\"reported_in_run\":%llu,"
-         "\"reported_after_1_collect\":%llu,\"reported\":%llu,"
-         "\"final_collections\":%d,\"final_s\":%.6f,\"events_per_s\":%.0f,"
-         "\"messages\":%llu",
-         workload, mode, rep, ok ? "true" : "false", wall,
-         (u1 - u0) + (s1 - s0), u1 - u0, s1 - s0, rss_run,
-         (unsigned long long)heap_end,
-         (unsigned long long)atomic_load(&g_heap_peak),
-         (unsigned long long)gcs,
-         (unsigned long long)atomic_load(&g_gc_warnings),
-         (unsigned long long)allocated, (unsigned long long)tracked,
-         (unsigned long long)reported_in_run,
-         (unsigned long long)reported_first, (unsigned long long)last,
-         collections, final_s, (double)reported_in_run / wall,
-         (unsigned long long)st.sent);
+  printf(
+      "{\"workload\":\"%s\",\"mode\":\"%s\",\"rep\":%d,\"ok\":%s,"
+      "\"wall_s\":%.6f,\"cpu_s\":%.6f,\"user_s\":%.6f,\"sys_s\":%.6f,"
+      "\"maxrss_kb\":%ld,\"heap_bytes\":%llu,\"heap_peak_bytes\":%llu,"
+      "\"gc_count\":%llu,\"gc_warnings\":%llu,\"allocated\":%llu,"
+      "\"tracked\":%llu,\"reported_in_run\":%llu,"
+      "\"reported_after_1_collect\":%llu,\"reported\":%llu,"
+      "\"final_collections\":%d,\"final_s\":%.6f,\"events_per_s\":%.0f,"
+      "\"messages\":%llu",
+      workload, mode, rep, ok ? "true" : "false", wall, (u1 - u0) + (s1 - s0),
+      u1 - u0, s1 - s0, rss_run, (unsigned long long)heap_end,
+      (unsigned long long)atomic_load(&g_heap_peak), (unsigned long long)gcs,
+      (unsigned long long)atomic_load(&g_gc_warnings),
+      (unsigned long long)allocated, (unsigned long long)tracked,
+      (unsigned long long)reported_in_run, (unsigned long long)reported_first,
+      (unsigned long long)last, collections, final_s,
+      (double)reported_in_run / wall, (unsigned long long)st.sent);
   if (gt) {
     printf(",\"gt\":{\"allocated\":%llu,\"tracked\":%llu,\"collected\":%llu,"
            "\"estimated\":%llu,\"sampled\":%llu,\"batches\":%llu,"
@@ -960,8 +958,8 @@ int bench_child(const char *workload, const char *mode, int rep,
   if (gt) {
     int rc = gt_shutdown(10000);
     if (rc != 0)
-      fprintf(stderr, "gt-bench child: gt_shutdown: %s (%s)\n",
-              gt_strerror(rc), gt_last_error());
+      fprintf(stderr, "gt-bench child: gt_shutdown: %s (%s)\n", gt_strerror(rc),
+              gt_last_error());
   }
   return ok ? 0 : 1;
 }

@@ -102,7 +102,8 @@ void bench_params_quick(bench_params *p) {
   p->e2e_seed_n = 200;
 }
 
-/* ---- options -------------------------------------------------------------- */
+/* ---- options --------------------------------------------------------------
+ */
 
 typedef struct opts {
   bench_params p;
@@ -211,7 +212,8 @@ static bool in_list(const char *list, const char *name) {
   return false;
 }
 
-/* ---- children --------------------------------------------------------------- */
+/* ---- children ---------------------------------------------------------------
+ */
 
 static double now_s(void) {
   struct timespec ts;
@@ -221,8 +223,7 @@ static double now_s(void) {
 
 /* Runs one child and returns its JSON object (a failure object if it
  * crashed, timed out or printed no JSON). */
-static json_t *run_child(const opts *o, const char *w, const char *m,
-                         int rep) {
+static json_t *run_child(const opts *o, const char *w, const char *m, int rep) {
   char b[12][32];
   char repbuf[16];
   snprintf(repbuf, sizeof repbuf, "%d", rep);
@@ -237,13 +238,20 @@ static json_t *run_child(const opts *o, const char *w, const char *m,
   snprintf(b[8], 32, "%d", o->p.final_collections);
   snprintf(b[9], 32, "%llu", (unsigned long long)o->p.e2e_n);
   snprintf(b[10], 32, "%llu", (unsigned long long)o->p.e2e_seed_n);
-  char *argv[] = {"gt-bench",   "--depth",        b[0], "--thread-depth",
-                  b[1],         "--threads",      b[2], "--churn",
-                  b[3],         "--graph",        b[4], "--graph-size",
-                  b[5],         "--ring-cap",     b[6], "--ring-events",
-                  b[7],         "--final-collections", b[8], "--e2e-n",
-                  b[9],         "--e2e-seed-n",   b[10], "--child",
-                  (char *)w,    (char *)m,        repbuf, NULL};
+  char *argv[] = {"gt-bench", "--depth",
+                  b[0],       "--thread-depth",
+                  b[1],       "--threads",
+                  b[2],       "--churn",
+                  b[3],       "--graph",
+                  b[4],       "--graph-size",
+                  b[5],       "--ring-cap",
+                  b[6],       "--ring-events",
+                  b[7],       "--final-collections",
+                  b[8],       "--e2e-n",
+                  b[9],       "--e2e-seed-n",
+                  b[10],      "--child",
+                  (char *)w,  (char *)m,
+                  repbuf,     NULL};
   int fds[2];
   if (pipe(fds) != 0) {
     perror("pipe");
@@ -465,9 +473,9 @@ static bool mock_start(double lifetime_s, char *why, size_t whylen) {
     return false;
   }
   /* --lifetime: the server exits by itself should this process die. */
-  char *argv[] = {MOCK_PYTHON, script,   "--port-file", portf, "--record",
-                  record,      "--cert", cert,          "--key", key,
-                  "--lifetime", life,    NULL};
+  char *argv[] = {MOCK_PYTHON,  script,   "--port-file", portf,   "--record",
+                  record,       "--cert", cert,          "--key", key,
+                  "--lifetime", life,     NULL};
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -515,7 +523,8 @@ static bool mock_start(double lifetime_s, char *why, size_t whylen) {
   return true;
 }
 
-/* ---- statistics ------------------------------------------------------------- */
+/* ---- statistics -------------------------------------------------------------
+ */
 
 static int cmp_d(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -538,8 +547,8 @@ static bool run_ok(json_t *run) {
 }
 
 /* Median of `key` over the ok runs of (w, m). */
-static double med(json_t *runs, const char *w, const char *m,
-                  const char *key, size_t *nok) {
+static double med(json_t *runs, const char *w, const char *m, const char *key,
+                  size_t *nok) {
   double v[256];
   size_t n = 0, i;
   json_t *r;
@@ -587,7 +596,8 @@ static double paired_ratio(json_t *runs, const char *w, const char *m,
   return median(v, n);
 }
 
-/* ---- report ----------------------------------------------------------------- */
+/* ---- report -----------------------------------------------------------------
+ */
 
 static const char *mode_raw(const char *m) {
   for (size_t i = 0; i < bench_nmodes; i++)
@@ -641,8 +651,7 @@ static const char *workload_desc(const opts *o, const char *w, char *buf,
              (unsigned long long)p->churn_n);
   else if (!strcmp(w, "graph"))
     snprintf(buf, n, "%llu nodes in graphs of %llu, 3 random edges",
-             (unsigned long long)p->graph_n,
-             (unsigned long long)p->graph_size);
+             (unsigned long long)p->graph_n, (unsigned long long)p->graph_size);
   else if (!strcmp(w, "e2e"))
     snprintf(buf, n,
              "gt: %llu objects -> batches -> sms at %d/min; seed: %llu "
@@ -698,9 +707,8 @@ int main(int argc, char **argv) {
   machine_info(root);
   json_t *params = json_pack(
       "{s:i,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:b,s:I,s:I,s:i}", "depth",
-      o.p.depth,
-      "thread_depth", o.p.thread_depth, "threads", o.p.nthreads, "churn_n",
-      (json_int_t)o.p.churn_n, "graph_n", (json_int_t)o.p.graph_n,
+      o.p.depth, "thread_depth", o.p.thread_depth, "threads", o.p.nthreads,
+      "churn_n", (json_int_t)o.p.churn_n, "graph_n", (json_int_t)o.p.graph_n,
       "graph_size", (json_int_t)o.p.graph_size, "ring_cap",
       (json_int_t)o.p.ring_cap, "ring_events", (json_int_t)o.p.ring_events,
       "final_collections", o.p.final_collections, "reps", o.reps, "quick",
@@ -778,9 +786,9 @@ int main(int argc, char **argv) {
         printf("SKIPPED: %s\n", e2e_skip ? e2e_skip : "no e2e mode selected");
         continue;
       }
-      printf("%-6s %8s %9s %10s %10s %10s %7s %8s %7s %10s %10s %6s\n",
-             "mode", "wall s", "counted s", "objects", "collected", "in SMS",
-             "POSTs", "messages", "allowed", "obj/s", "counted/s", "exact");
+      printf("%-6s %8s %9s %10s %10s %10s %7s %8s %7s %10s %10s %6s\n", "mode",
+             "wall s", "counted s", "objects", "collected", "in SMS", "POSTs",
+             "messages", "allowed", "obj/s", "counted/s", "exact");
       for (size_t mi = 0; mi < bench_ne2e_modes; mi++) {
         const char *m = bench_e2e_modes[mi];
         if (!in_list(o.modes, m)) continue;
@@ -812,20 +820,19 @@ int main(int argc, char **argv) {
                ops, ops_c, nexact, nruns,
                n < nruns ? "  (some runs failed)" : "");
         /* NaN (no ok run; seed has no allowance) is not JSON: null */
-        json_t *sj = json_pack("{s:s,s:s,s:I,s:I}", "workload", w, "mode", m,
-                               "runs_ok", (json_int_t)n, "runs_exact",
-                               (json_int_t)nexact);
-        const char *keys[] = {"wall_s",          "reported_s",
-                              "allocated",       "reported",
-                              "mock_objects",    "mock_posts",
-                              "messages",        "objects_per_s",
-                              "objects_per_s_reported", "rate_allowance"};
+        json_t *sj =
+            json_pack("{s:s,s:s,s:I,s:I}", "workload", w, "mode", m, "runs_ok",
+                      (json_int_t)n, "runs_exact", (json_int_t)nexact);
+        const char *keys[] = {
+            "wall_s",        "reported_s",    "allocated",
+            "reported",      "mock_objects",  "mock_posts",
+            "messages",      "objects_per_s", "objects_per_s_reported",
+            "rate_allowance"};
         double vals[] = {wall,  counted, alloc, rep_all, in_sms,
                          posts, msgs,    ops,   ops_c,   gtm ? allow : NAN};
         for (size_t k = 0; k < sizeof vals / sizeof vals[0]; k++)
-          json_object_set_new(sj, keys[k],
-                              isnan(vals[k]) ? json_null()
-                                             : json_real(vals[k]));
+          json_object_set_new(
+              sj, keys[k], isnan(vals[k]) ? json_null() : json_real(vals[k]));
         json_array_append_new(summary, sj);
       }
       printf("wall: first allocation to the mock having recorded SMS texts "
@@ -866,9 +873,9 @@ int main(int argc, char **argv) {
       continue;
     }
     printf("%-19s %8s %8s %8s %7s %8s %8s %8s %5s %11s %7s %7s %8s %7s\n",
-           "mode", "wall s", "x plain", "x raw", "cpu s", "x plain",
-           "heap MB", "x plain", "RSS", "allocated", "run %", "final%",
-           "messages", "Mobj/s");
+           "mode", "wall s", "x plain", "x raw", "cpu s", "x plain", "heap MB",
+           "x plain", "RSS", "allocated", "run %", "final%", "messages",
+           "Mobj/s");
     double heap_plain = med(runs, w, "plain", "heap_peak_bytes", NULL);
     for (size_t mi = 0; mi < bench_nmodes; mi++) {
       const char *m = bench_modes[mi].name;
@@ -898,18 +905,17 @@ int main(int argc, char **argv) {
              "%7.2f %7.2f %8.0f %7.2f%s\n",
              m, wall, r_plain, r_raw, cpu, r_cpu, heap / 1048576.0, r_heap,
              rss / 1024, alloc, notif ? 100.0 * in_run / denom : NAN,
-             notif ? 100.0 * rep_all / denom : NAN, msgs,
-             alloc / wall / 1e6,
+             notif ? 100.0 * rep_all / denom : NAN, msgs, alloc / wall / 1e6,
              n < (size_t)o.reps ? "  (some runs failed)" : "");
       json_t *s = json_pack(
           "{s:s,s:s,s:I,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,"
           "s:f}",
           "workload", w, "mode", m, "runs_ok", (json_int_t)n, "wall_s", wall,
-          "cpu_s", cpu, "heap_peak_bytes", heap, "maxrss_kb", rss,
-          "gc_count", gcs, "allocated", alloc, "reported_in_run", in_run,
-          "reported", rep_all, "final_collections", fcoll, "messages", msgs,
-          "ratio_plain", r_plain, "ratio_plain_cpu", r_cpu, "ratio_heap_plain",
-          r_heap, "objects_per_s", alloc / wall);
+          "cpu_s", cpu, "heap_peak_bytes", heap, "maxrss_kb", rss, "gc_count",
+          gcs, "allocated", alloc, "reported_in_run", in_run, "reported",
+          rep_all, "final_collections", fcoll, "messages", msgs, "ratio_plain",
+          r_plain, "ratio_plain_cpu", r_cpu, "ratio_heap_plain", r_heap,
+          "objects_per_s", alloc / wall);
       if (raw) {
         json_object_set_new(s, "raw", json_string(raw));
         json_object_set_new(s, "ratio_raw",
@@ -936,10 +942,10 @@ int main(int argc, char **argv) {
   target t[16];
   size_t nt = 0;
   if (in_list(o.workloads, "trees")) {
-    t[nt++] = (target){"trees: gt <= 1.3x plain (time)",
-                       paired_ratio(runs, "trees", "gt", "plain", "wall_s",
-                                    o.reps),
-                       1.3, true};
+    t[nt++] =
+        (target){"trees: gt <= 1.3x plain (time)",
+                 paired_ratio(runs, "trees", "gt", "plain", "wall_s", o.reps),
+                 1.3, true};
     t[nt++] = (target){"trees: gt-finalizer <= 1.10x finalizer-no-order",
                        paired_ratio(runs, "trees", "gt-finalizer",
                                     "finalizer-no-order", "wall_s", o.reps),
@@ -950,18 +956,17 @@ int main(int argc, char **argv) {
                        1.10, true};
     t[nt++] = (target){"trees: gt peak heap <= 1.2x plain",
                        med(runs, "trees", "gt", "heap_peak_bytes", NULL) /
-                           med(runs, "trees", "plain", "heap_peak_bytes",
-                               NULL),
+                           med(runs, "trees", "plain", "heap_peak_bytes", NULL),
                        1.2, true};
   }
   if (in_list(o.workloads, "pipeline")) {
-    t[nt++] = (target){"pipeline: push <= 20 ns/event",
-                       med(runs, "pipeline", "ring", "push_ns", NULL), 20,
-                       true};
-    t[nt++] = (target){"pipeline: drain >= 20 M events/s",
-                       med(runs, "pipeline", "ring", "drain_events_per_s",
-                           NULL) / 1e6,
-                       20, false};
+    t[nt++] =
+        (target){"pipeline: push <= 20 ns/event",
+                 med(runs, "pipeline", "ring", "push_ns", NULL), 20, true};
+    t[nt++] = (target){
+        "pipeline: drain >= 20 M events/s",
+        med(runs, "pipeline", "ring", "drain_events_per_s", NULL) / 1e6, 20,
+        false};
   }
   if (in_list(o.workloads, "e2e") && !e2e_skip && e2e_any) {
     size_t nexact = 0, nruns = 0, ri2;
@@ -980,16 +985,16 @@ int main(int argc, char **argv) {
       t[nt++] = (target){"e2e: gt runs with exact counts (fraction)",
                          (double)nexact / (double)nruns, 1, false};
       t[nt++] = (target){"e2e: gt >= 1 M objects/s, collected+delivered",
-                         med(runs, "e2e", "gt", "objects_per_s", NULL) / 1e6,
-                         1, false};
-      t[nt++] = (target){"e2e: gt messages / rate allowance (worst run)",
-                         worst, 1, true};
+                         med(runs, "e2e", "gt", "objects_per_s", NULL) / 1e6, 1,
+                         false};
+      t[nt++] = (target){"e2e: gt messages / rate allowance (worst run)", worst,
+                         1, true};
     }
     if (nruns && in_list(o.modes, "seed"))
-      t[nt++] = (target){"e2e: gt objects/s >= 1000x seed",
-                         paired_ratio(runs, "e2e", "gt", "seed",
-                                      "objects_per_s", o.reps),
-                         1000, false};
+      t[nt++] = (target){
+          "e2e: gt objects/s >= 1000x seed",
+          paired_ratio(runs, "e2e", "gt", "seed", "objects_per_s", o.reps),
+          1000, false};
   }
   printf("\n== targets ==\n");
   json_t *jt = json_array();

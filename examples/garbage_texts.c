@@ -52,8 +52,7 @@ static __attribute__((noinline)) void make_watched(void) {
 
 static int init_with(const char *key, const char *value) {
   gt_options *o = gt_options_new();
-  if (key)
-    gt_options_set(o, key, value);
+  if (key) gt_options_set(o, key, value);
   int rc = gt_init(o);
   gt_options_free(o);
   if (rc != 0)
@@ -64,8 +63,7 @@ static int init_with(const char *key, const char *value) {
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0); /* interleave with the log on stderr */
   GC_INIT();
-  if (init_with(NULL, NULL) != 0)
-    return 2;
+  if (init_with(NULL, NULL) != 0) return 2;
 
   make_thing_one();
   printf("gt_collect() reported %zu object(s)\n\n", gt_collect());
@@ -79,8 +77,7 @@ int main(void) {
 
   /* The "every 1000 objects" variant: all are counted, 1 in 1000 is a
    * notification. */
-  if (init_with("gt.sample_every", "1000") != 0)
-    return 2;
+  if (init_with("gt.sample_every", "1000") != 0) return 2;
   make_many(10000);
   printf("dropped 10,000 objects; gt_collect() reported %zu\n", gt_collect());
   gt_stats st;

@@ -20,18 +20,17 @@
 
 #define CANARY "Kq7ZsecretZ7qK"
 
-#define MODE_KV 0x01        /* key=value lines, else an INI file */
-#define MODE_SEED_SHIFT 1   /* INI: bits 1-4 pre-seed canary secrets */
-#define MODE_VIA_ENV 0x20   /* INI: pass the file as $GT_CONFIG */
-#define MODE_BOTH 0x40      /* INI: ... and as gt_options_load_file */
-#define MODE_OPEN 0x80      /* open the network backends after a build */
+#define MODE_KV 0x01      /* key=value lines, else an INI file */
+#define MODE_SEED_SHIFT 1 /* INI: bits 1-4 pre-seed canary secrets */
+#define MODE_VIA_ENV 0x20 /* INI: pass the file as $GT_CONFIG */
+#define MODE_BOTH 0x40    /* INI: ... and as gt_options_load_file */
+#define MODE_OPEN 0x80    /* open the network backends after a build */
 
 static const char *const secrets[] = {"sms.api_key", "email.password",
                                       "email.api_key", "webhook.secret"};
 /* The same secrets as INI lines, for pre-seeding a file. */
 static const char *const seed_lines[] = {
-    "[sms]\napi_key = " CANARY "sms\n",
-    "[email]\npassword = " CANARY "pw\n",
+    "[sms]\napi_key = " CANARY "sms\n", "[email]\npassword = " CANARY "pw\n",
     "[email]\napi_key = " CANARY "ib\n",
     "[webhook]\nsecret = " CANARY "0123456789abcdef\n"};
 
@@ -55,8 +54,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     char **e = environ;
     while (*e && strncmp(*e, "GT_", 3) != 0)
       e++;
-    if (!*e)
-      break;
+    if (!*e) break;
     char name[256];
     size_t n = strcspn(*e, "=");
     snprintf(name, sizeof name, "%.*s", (int)n, *e);
@@ -101,14 +99,12 @@ static void open_backends(const gt_config *cfg) {
   static const char *const names[] = {"sms", "email", "webhook"};
   for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
     const gt_backend_ops *ops = gt__backend_find(names[i]);
-    if (!ops)
-      continue;
+    if (!ops) continue;
     void *state = NULL;
     gt__clear_error();
     int rc = ops->open(cfg, &state);
     check_no_secret(names[i]);
-    if (rc == 0)
-      ops->close(state);
+    if (rc == 0) ops->close(state);
   }
 }
 
@@ -118,8 +114,7 @@ static void build(const gt_options *opts, int mode) {
   int rc = gt__config_build(opts, &cfg);
   check_no_secret("gt__config_build");
   if (rc != 0) {
-    if (rc != -GT_EINVAL && rc != -GT_EBACKEND && rc != -GT_ENOMEM)
-      abort();
+    if (rc != -GT_EINVAL && rc != -GT_EBACKEND && rc != -GT_ENOMEM) abort();
     if (!gt_last_error()[0]) {
       fprintf(stderr, "fuzz_config: error %d without a message\n", rc);
       abort();
@@ -127,11 +122,11 @@ static void build(const gt_options *opts, int mode) {
     return;
   }
   /* What validation promised the rest of the library. */
-  if (cfg.sample_every < 1 || cfg.alloc_sample_every < 1 ||
-      cfg.batch_max < 1 || cfg.batch_window_ms < 1 ||
-      cfg.queue_capacity < 16 || cfg.queue_capacity > (1u << 26) ||
-      cfg.timeout_ms < 1 || cfg.retry_max > 100 ||
-      !(cfg.rate_per_minute >= 0) || !cfg.backend || !cfg.spool_dir ||
+  if (cfg.sample_every < 1 || cfg.alloc_sample_every < 1 || cfg.batch_max < 1 ||
+      cfg.batch_window_ms < 1 || cfg.queue_capacity < 16 ||
+      cfg.queue_capacity > (1u << 26) || cfg.timeout_ms < 1 ||
+      cfg.retry_max > 100 || !(cfg.rate_per_minute >= 0) || !cfg.backend ||
+      !cfg.spool_dir ||
       (cfg.template_batch &&
        gt__render_check("gt.template", cfg.template_batch)) ||
       (cfg.template_single &&
@@ -139,8 +134,7 @@ static void build(const gt_options *opts, int mode) {
     fprintf(stderr, "fuzz_config: accepted an invalid configuration\n");
     abort();
   }
-  if (mode & MODE_OPEN)
-    open_backends(&cfg);
+  if (mode & MODE_OPEN) open_backends(&cfg);
   gt__config_free(&cfg);
 }
 
@@ -149,8 +143,7 @@ static void ini_mode(int mode, const uint8_t *data, size_t size) {
    * exercises the file layer) or leave them for validation to trip on. */
   size_t cap = size + 512, n = 0;
   char *file = malloc(cap);
-  if (!file)
-    return;
+  if (!file) return;
   for (int i = 0; i < 4; i++)
     if (mode & (1 << (MODE_SEED_SHIFT + i)))
       n += (size_t)snprintf(file + n, cap - n, "%s", seed_lines[i]);
@@ -161,8 +154,7 @@ static void ini_mode(int mode, const uint8_t *data, size_t size) {
   free(file);
 
   gt_options *opts = gt_options_new();
-  if (!opts)
-    return;
+  if (!opts) return;
   bool load = !(mode & MODE_VIA_ENV) || (mode & MODE_BOTH);
   int rc = 0;
   if (load) {
@@ -170,10 +162,8 @@ static void ini_mode(int mode, const uint8_t *data, size_t size) {
     rc = gt_options_load_file(opts, memfd_path);
     check_no_secret("gt_options_load_file");
   }
-  if (mode & MODE_VIA_ENV)
-    setenv("GT_CONFIG", memfd_path, 1);
-  if (rc == 0)
-    build(opts, mode);
+  if (mode & MODE_VIA_ENV) setenv("GT_CONFIG", memfd_path, 1);
+  if (rc == 0) build(opts, mode);
   unsetenv("GT_CONFIG");
   gt_options_free(opts);
 }
@@ -185,16 +175,14 @@ static void kv_mode(int mode, const uint8_t *data, size_t size) {
   gt_options *opts = gt_options_new();
   char *envs[MAX_ENV];
   size_t nenv = 0;
-  if (!text || !opts)
-    goto out;
+  if (!text || !opts) goto out;
   memcpy(text, data, size);
   text[size] = 0;
   for (char *save, *line = strtok_r(text, "\n", &save); line;
        line = strtok_r(NULL, "\n", &save)) {
     bool env = line[0] == '$';
     char *key = line + env, *eq = strchr(key, '=');
-    if (!eq)
-      continue;
+    if (!eq) continue;
     *eq = 0;
     const char *raw = eq + 1;
     /* A secret's value gets the canary in front; the rest of it is the
@@ -208,14 +196,12 @@ static void kv_mode(int mode, const uint8_t *data, size_t size) {
       /* GT_CONFIG names a file to read: not a key, and not for fuzzing. */
       if (nenv == MAX_ENV || !strcmp(name, "GT_CONFIG") || strchr(name, '='))
         continue;
-      if (setenv(name, value, 1) == 0 && (envs[nenv] = strdup(name)))
-        nenv++;
+      if (setenv(name, value, 1) == 0 && (envs[nenv] = strdup(name))) nenv++;
     } else {
       gt__clear_error();
       int rc = gt_options_set(opts, key, value);
       check_no_secret("gt_options_set");
-      if (rc != 0 && rc != -GT_EINVAL)
-        abort();
+      if (rc != 0 && rc != -GT_EINVAL) abort();
     }
   }
   build(opts, mode);
@@ -229,11 +215,9 @@ out:
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  if (size < 1)
-    return 0;
+  if (size < 1) return 0;
   /* The canary must only ever come from the harness. */
-  if (memmem(data, size, CANARY, sizeof CANARY - 1))
-    return 0;
+  if (memmem(data, size, CANARY, sizeof CANARY - 1)) return 0;
   int mode = data[0];
   if (mode & MODE_KV)
     kv_mode(mode, data + 1, size - 1);

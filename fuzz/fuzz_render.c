@@ -15,7 +15,7 @@
 #define CHECK(cond)                                                            \
   do {                                                                         \
     if (!(cond)) {                                                             \
-      fprintf(stderr, "fuzz_render: invariant failed: %s (line %d)\n", #cond, \
+      fprintf(stderr, "fuzz_render: invariant failed: %s (line %d)\n", #cond,  \
               __LINE__);                                                       \
       abort();                                                                 \
     }                                                                          \
@@ -27,8 +27,12 @@ static gt_batch batches[NBATCH];
 static void add(gt_batch *b, enum gt_group_by by, uint32_t site, int kind,
                 uint64_t n, uint64_t size, bool sampled) {
   /* Aged events, so the age part of {names} is rendered too. */
-  gt_event ev = {.site = site, .kind = (uint8_t)kind, .size = size,
-                 .flags = GT_EVF_AGE, .birth_gc = 1, .death_gc = 3,
+  gt_event ev = {.site = site,
+                 .kind = (uint8_t)kind,
+                 .size = size,
+                 .flags = GT_EVF_AGE,
+                 .birth_gc = 1,
+                 .death_gc = 3,
                  .birth_ms = 1000};
   if (!site || gt__batch_add(b, by, &ev, n, sampled, 5000) != 0)
     abort(); /* the fixture itself is broken: not a finding */
@@ -109,8 +113,7 @@ static size_t count_char(const char *s, char c) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char *tpl = malloc(size + 1);
-  if (!tpl)
-    return 0;
+  if (!tpl) return 0;
   memcpy(tpl, data, size);
   tpl[size] = 0;
 
@@ -137,8 +140,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       bool used = *tpl && (as ? single : !single);
       if (used && rc == 0) {
         CHECK(count_char(out, '{') == count_braces(tpl));
-        if (!strchr(tpl, '{'))
-          CHECK(strcmp(out, tpl) == 0);
+        if (!strchr(tpl, '{')) CHECK(strcmp(out, tpl) == 0);
         /* Each placeholder is at least 4 bytes and expands to at most
          * ten names of a few hundred bytes each (sites are cut at 512). */
         CHECK(olen <= size + (size / 4 + 1) * 12 * 1200);

@@ -15,7 +15,7 @@
 #define CHECK(cond)                                                            \
   do {                                                                         \
     if (!(cond)) {                                                             \
-      fprintf(stderr, "fuzz_reply: invariant failed: %s (line %d)\n", #cond,  \
+      fprintf(stderr, "fuzz_reply: invariant failed: %s (line %d)\n", #cond,   \
               __LINE__);                                                       \
       abort();                                                                 \
     }                                                                          \
@@ -25,8 +25,7 @@ static const long statuses[] = {200, 201, 204, 299, 400, 401, 403, 404,
                                 429, 500, 502, 503, 0,   100, 302, 999};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  if (size < 2)
-    return 0;
+  if (size < 2) return 0;
   long status = statuses[data[0] % (sizeof statuses / sizeof *statuses)];
   long retry_after = data[1] < 128 ? -1 : (long)(data[1] - 128) * 1000;
   size_t len = size - 2;
@@ -34,12 +33,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* Like http.c's reply: an exactly sized, NUL-terminated heap copy, so
    * ASan catches a read past the body. */
   char *body = malloc(len + 1);
-  if (!body)
-    return 0;
+  if (!body) return 0;
   memcpy(body, data + 2, len);
   body[len] = 0;
-  gt_http_reply r = {.code = CURLE_OK, .status = status, .body = body,
-                     .len = len, .retry_after_ms = retry_after};
+  gt_http_reply r = {.code = CURLE_OK,
+                     .status = status,
+                     .body = body,
+                     .len = len,
+                     .retry_after_ms = retry_after};
 
   gt_send_result res;
   /* Poison the detail so an unterminated one shows up below. */

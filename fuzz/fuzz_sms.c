@@ -14,7 +14,7 @@
 #define CHECK(cond)                                                            \
   do {                                                                         \
     if (!(cond)) {                                                             \
-      fprintf(stderr, "fuzz_sms: invariant failed: %s (line %d)\n", #cond,    \
+      fprintf(stderr, "fuzz_sms: invariant failed: %s (line %d)\n", #cond,     \
               __LINE__);                                                       \
       abort();                                                                 \
     }                                                                          \
@@ -32,17 +32,21 @@ static int utf8_valid(const unsigned char *s, size_t n) {
       i++;
       continue;
     }
-    if (c >= 0xC2 && c <= 0xDF) len = 2, v = c & 0x1F;
-    else if (c >= 0xE0 && c <= 0xEF) len = 3, v = c & 0x0F;
-    else if (c >= 0xF0 && c <= 0xF4) len = 4, v = c & 0x07;
-    else return 0;
+    if (c >= 0xC2 && c <= 0xDF)
+      len = 2, v = c & 0x1F;
+    else if (c >= 0xE0 && c <= 0xEF)
+      len = 3, v = c & 0x0F;
+    else if (c >= 0xF0 && c <= 0xF4)
+      len = 4, v = c & 0x07;
+    else
+      return 0;
     if (i + len > n) return 0;
     for (size_t k = 1; k < len; k++) {
       if ((s[i + k] & 0xC0) != 0x80) return 0;
       v = (v << 6) | (s[i + k] & 0x3F);
     }
-    if ((len == 3 && v < 0x800) || (len == 4 && v < 0x10000) ||
-        v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+    if ((len == 3 && v < 0x800) || (len == 4 && v < 0x10000) || v > 0x10FFFF ||
+        (v >= 0xD800 && v <= 0xDFFF))
       return 0;
     i += len;
   }
@@ -66,20 +70,17 @@ static void check_count(const char *t, size_t n, gt_sms_count c) {
    * byte and two septets; in UCS-2 an invalid byte is one unit and a valid
    * character at least one byte per unit. */
   CHECK(c.units <= 2 * n);
-  if (c.units && c.units <= single)
-    CHECK(c.segments == 1);
+  if (c.units && c.units <= single) CHECK(c.segments == 1);
   if (c.units > single) {
     /* Every part is full but for an unsplittable pair at its end. */
     CHECK(c.segments >= (c.units + part - 1) / part);
     CHECK(c.segments <= (c.units + part - 2) / (part - 1));
   }
-  if (all_plain((const unsigned char *)t, n))
-    CHECK(!c.ucs2 && c.units == n);
+  if (all_plain((const unsigned char *)t, n)) CHECK(!c.ucs2 && c.units == n);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  if (size < 1)
-    return 0;
+  if (size < 1) return 0;
   /* 0..10 is the range sms.max_segments accepts (0 means 1 to the fitter);
    * 255 exercises a text that always fits. */
   size_t max_segments = data[0] % 12 == 11 ? 255 : data[0] % 12;
@@ -102,8 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   /* The fitter takes a C string: stop at the first NUL like a caller. */
   char *text = malloc(n + 1);
-  if (!text)
-    return 0;
+  if (!text) return 0;
   memcpy(text, raw, n);
   text[n] = 0;
   size_t len = strlen(text);

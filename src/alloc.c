@@ -92,8 +92,7 @@ static void flush_pending(void) {
 
 static void report(void *obj, size_t slot) {
   uint64_t *hp = header_of(obj, slot), h = *hp;
-  if (!(h & H_LIVE))
-    return;
+  if (!(h & H_LIVE)) return;
   *hp = h & ~H_LIVE; /* exactly once, whoever sees it first */
   uint32_t site = site_of(h);
   uint64_t size = h & H_SIZE_MASK;
@@ -136,17 +135,14 @@ typedef struct walk_ctx {
 static void GC_CALLBACK visit(void *obj, size_t bytes, void *cd) {
   walk_ctx *w = cd;
   uintptr_t blk = (uintptr_t)obj & ~(uintptr_t)(HBLK - 1);
-  if (blk == w->last_block)
-    return;
+  if (blk == w->last_block) return;
   w->last_block = blk;
   if (bytes > HBLK / 2)
     return; /* a large object has its block alone: marked, hence alive */
   int k = GC_get_kind_and_size(obj, NULL);
-  if (k != kind_ptr && k != kind_atomic)
-    return;
+  if (k != kind_ptr && k != kind_atomic) return;
   for (char *p = (char *)blk; p + bytes <= (char *)blk + HBLK; p += bytes)
-    if ((*header_of(p, bytes) & H_LIVE) && !GC_is_marked(p))
-      report(p, bytes);
+    if ((*header_of(p, bytes) & H_LIVE) && !GC_is_marked(p)) report(p, bytes);
 }
 
 static void GC_CALLBACK on_collection(GC_EventType e) {
@@ -160,8 +156,7 @@ static void GC_CALLBACK on_collection(GC_EventType e) {
       atomic_store(&walk_done, want);
     }
   }
-  if (prev_event_proc)
-    prev_event_proc(e);
+  if (prev_event_proc) prev_event_proc(e);
 }
 
 /* Per-thread caches of free slots of our kinds, refilled a block at a time
@@ -192,21 +187,17 @@ static void tl_release(void *cache) {
     c->prev->next = c->next;
   else
     tl_all = c->next;
-  if (c->next)
-    c->next->prev = c->prev;
+  if (c->next) c->next->prev = c->prev;
   pthread_mutex_unlock(&tl_lock);
 }
 
 static tl_cache *tl_get(void) {
-  if (__builtin_expect(tl != NULL, 1))
-    return tl;
+  if (__builtin_expect(tl != NULL, 1)) return tl;
   tl_cache *c = GC_MALLOC(sizeof *c); /* on our stack until linked */
-  if (!c)
-    return NULL;
+  if (!c) return NULL;
   pthread_mutex_lock(&tl_lock);
   c->next = tl_all;
-  if (tl_all)
-    tl_all->prev = c;
+  if (tl_all) tl_all->prev = c;
   tl_all = c;
   pthread_mutex_unlock(&tl_lock);
   pthread_setspecific(tl_key, c);
@@ -217,8 +208,7 @@ static tl_cache *tl_get(void) {
  * NULL; *slot gets its size. */
 static void *tl_alloc(size_t granules, int k, size_t *slot) {
   tl_cache *c = tl_get();
-  if (!c)
-    return NULL;
+  if (!c) return NULL;
   uint16_t *n = &c->n[k][granules];
   *slot = granules * 16;
   if (*n == 0) {
@@ -243,8 +233,7 @@ static void *tl_alloc(size_t granules, int k, size_t *slot) {
         GC_FREE(list);
       list = next;
     }
-    if (*n == 0)
-      return NULL;
+    if (*n == 0) return NULL;
   }
   void *p = c->slots[k][granules][--*n];
   c->slots[k][granules][*n] = NULL;
@@ -252,8 +241,7 @@ static void *tl_alloc(size_t granules, int k, size_t *slot) {
 }
 
 static void setup_kinds(void) {
-  if (!GC_is_init_called())
-    GC_INIT();
+  if (!GC_is_init_called()) GC_INIT();
   extra_byte = GC_get_all_interior_pointers() ? 1 : 0;
   /* Scanned like GC_MALLOC memory: the whole object is a length. */
   kind_ptr = (int)GC_new_kind(GC_new_free_list(), GC_DS_LENGTH, 1, 1);
@@ -283,11 +271,9 @@ int gt__alloc_setup(const gt_config *cfg) {
 }
 
 static tcount *counts(void) {
-  if (__builtin_expect(tc != NULL, 1))
-    return tc;
+  if (__builtin_expect(tc != NULL, 1)) return tc;
   tcount *t = calloc(1, sizeof *t);
-  if (!t)
-    return &fallback;
+  if (!t) return &fallback;
   pthread_mutex_lock(&tlist_lock);
   t->next = tlist;
   tlist = t;
@@ -330,8 +316,7 @@ void gt__alloc_counts(uint64_t *allocated, uint64_t *tracked) {
  * (realloc). `track` < 0 means: decide by gt.alloc_sample_every. */
 static void *alloc_obj(size_t size, uint32_t site, bool atomic, int track,
                        bool count) {
-  if (!site || size > H_SIZE_MASK - 64)
-    return NULL;
+  if (!site || size > H_SIZE_MASK - 64) return NULL;
   if (!atomic_load_explicit(&ready, memory_order_acquire))
     pthread_once(&once, setup_kinds);
   tcount *t = counts();
@@ -339,8 +324,7 @@ static void *alloc_obj(size_t size, uint32_t site, bool atomic, int track,
   if (track < 0) {
     uint64_t every = atomic_load_explicit(&alloc_every, memory_order_relaxed);
     tracked = every <= 1 || t->until_tracked-- == 0;
-    if (tracked && every > 1)
-      t->until_tracked = every - 1;
+    if (tracked && every > 1) t->until_tracked = every - 1;
   }
   /* Only gt.track_age pays for a clock read and a second header word. */
   bool aged = tracked && atomic_load_explicit(&track_age, memory_order_relaxed);
@@ -356,14 +340,11 @@ static void *alloc_obj(size_t size, uint32_t site, bool atomic, int track,
     p = tl_alloc(granules, atomic, &slot);
   }
   if (!p) {
-    if (!fin)
-      p = GC_generic_malloc(req, atomic ? kind_atomic : kind_ptr);
-    if (!p)
-      return NULL;
+    if (!fin) p = GC_generic_malloc(req, atomic ? kind_atomic : kind_ptr);
+    if (!p) return NULL;
     slot = 0;
   }
-  if (!slot)
-    slot = GC_size(p);
+  if (!slot) slot = GC_size(p);
   if (fin && atomic)
     memset(p, 0, slot); /* gt_malloc_atomic memory is zeroed in every mode */
   uint64_t *hp = header_of(p, slot);
@@ -380,16 +361,14 @@ static void *alloc_obj(size_t size, uint32_t site, bool atomic, int track,
     GC_register_finalizer_no_order(p, on_finalize, NULL, NULL, NULL);
   if (count) {
     bump(&t->allocated);
-    if (tracked)
-      bump(&t->tracked);
+    if (tracked) bump(&t->tracked);
   }
   if (pending.count) /* our allocation may have swept */
     flush_pending();
   return p;
 }
 
-void *gt_malloc_at(size_t size, const char *name, const char *file,
-                   int line) {
+void *gt_malloc_at(size_t size, const char *name, const char *file, int line) {
   return alloc_obj(size, gt__intern_site(name, file, line), false, -1, true);
 }
 
@@ -407,18 +386,15 @@ void *gt_malloc_atomic(size_t size, const char *name) {
 }
 
 void *gt_calloc(size_t n, size_t size, const char *name) {
-  if (size && n > SIZE_MAX / size)
-    return NULL;
+  if (size && n > SIZE_MAX / size) return NULL;
   return gt_malloc(n * size, name); /* both kinds hand out zeroed memory */
 }
 
 char *gt_strdup(const char *s, const char *name) {
-  if (!s)
-    return NULL;
+  if (!s) return NULL;
   size_t n = strlen(s) + 1;
   char *p = gt_malloc_atomic(n, name);
-  if (p)
-    memcpy(p, s, n);
+  if (p) memcpy(p, s, n);
   return p;
 }
 
@@ -432,18 +408,15 @@ static void release(void *p, size_t slot, uint64_t h) {
 }
 
 void gt_free(void *p) {
-  if (!p)
-    return;
+  if (!p) return;
   size_t slot = GC_size(p);
   uint64_t h = *header_of(p, slot);
-  if (h & H_LIVE)
-    gt__emit(site_of(h), GT_EV_FREED, h & H_SIZE_MASK, NULL);
+  if (h & H_LIVE) gt__emit(site_of(h), GT_EV_FREED, h & H_SIZE_MASK, NULL);
   release(p, slot, h);
 }
 
 void *gt_realloc(void *p, size_t size) {
-  if (!p)
-    return gt_malloc(size, NULL);
+  if (!p) return gt_malloc(size, NULL);
   if (size == 0) {
     gt_free(p);
     return NULL;
@@ -454,15 +427,13 @@ void *gt_realloc(void *p, size_t size) {
   size_t hdr = h & H_AGE ? 2 * HDR_BYTES : HDR_BYTES;
   if (size + hdr <= slot) {
     /* Fits in the slot: only the recorded size changes. */
-    if (size < old)
-      memset((char *)p + size, 0, old - size);
+    if (size < old) memset((char *)p + size, 0, old - size);
     *hp = (h & ~H_SIZE_MASK) | size;
     return p;
   }
   uint32_t site = (uint32_t)((h >> H_SITE_SHIFT) & H_SITE_MASK);
   void *q = alloc_obj(size, site, h & H_ATOMIC, (h & H_LIVE) != 0, false);
-  if (!q)
-    return NULL;
+  if (!q) return NULL;
   memcpy(q, p, old < size ? old : size);
   uint64_t *qh = header_of(q, GC_size(q));
   if ((h & H_AGE) && (*qh & H_AGE))

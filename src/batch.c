@@ -36,8 +36,7 @@ static gt_group *group_for(gt_batch *b, uint32_t site, uint32_t name_id) {
    * or sites in a message): the last group, then a linear scan. */
   if (b->last_group < b->ngroups) {
     gt_group *last = &b->groups[b->last_group];
-    if (last->site == site && last->name_id == name_id)
-      return last;
+    if (last->site == site && last->name_id == name_id) return last;
   }
   for (size_t i = 0; i < b->ngroups; i++)
     if (b->groups[i].site == site && b->groups[i].name_id == name_id)
@@ -45,8 +44,7 @@ static gt_group *group_for(gt_batch *b, uint32_t site, uint32_t name_id) {
   if (b->ngroups == b->cap_groups) {
     size_t cap = b->cap_groups ? b->cap_groups * 2 : 16;
     gt_group *g = realloc(b->groups, cap * sizeof *g);
-    if (!g)
-      return NULL;
+    if (!g) return NULL;
     b->groups = g;
     b->cap_groups = cap;
   }
@@ -65,8 +63,7 @@ static void note_site(gt_group *g, uint32_t site) {
 
 /* Half-octave buckets: 0..3 exact, then two per power of two. */
 static int bucket(uint64_t v) {
-  if (v < 4)
-    return (int)v;
+  if (v < 4) return (int)v;
   int lg = 63 - __builtin_clzll(v);
   int i = 2 * lg + (int)((v >> (lg - 1)) & 1);
   return i < GT_AGE_BUCKETS ? i : GT_AGE_BUCKETS - 1;
@@ -74,8 +71,7 @@ static int bucket(uint64_t v) {
 
 /* The geometric middle of a bucket, for the median. */
 static uint64_t bucket_value(int i) {
-  if (i < 4)
-    return (uint64_t)i;
+  if (i < 4) return (uint64_t)i;
   int lg = i / 2;
   uint64_t lo = (1ull << lg) | ((uint64_t)(i & 1) << (lg - 1));
   uint64_t width = 1ull << (lg - 1);
@@ -83,21 +79,16 @@ static uint64_t bucket_value(int i) {
 }
 
 void gt__ages_add(gt_ages *a, uint64_t v) {
-  if (a->n == 0 || v < a->min)
-    a->min = v;
-  if (a->n == 0 || v > a->max)
-    a->max = v;
+  if (a->n == 0 || v < a->min) a->min = v;
+  if (a->n == 0 || v > a->max) a->max = v;
   a->n++;
   a->hist[bucket(v)]++;
 }
 
 void gt__ages_merge(gt_ages *into, const gt_ages *from) {
-  if (!from->n)
-    return;
-  if (!into->n || from->min < into->min)
-    into->min = from->min;
-  if (!into->n || from->max > into->max)
-    into->max = from->max;
+  if (!from->n) return;
+  if (!into->n || from->min < into->min) into->min = from->min;
+  if (!into->n || from->max > into->max) into->max = from->max;
   into->n += from->n;
   for (int i = 0; i < GT_AGE_BUCKETS; i++)
     into->hist[i] += from->hist[i];
@@ -122,8 +113,7 @@ int gt__batch_add(gt_batch *b, enum gt_group_by by, const gt_event *ev,
   uint32_t name_id = by == GT_GROUP_NONE ? 0 : s->name_id;
   /* Grouping by name still remembers the site when a name has only one. */
   gt_group *g = group_for(b, site, name_id);
-  if (!g)
-    return -GT_ENOMEM;
+  if (!g) return -GT_ENOMEM;
   note_site(g, ev->site);
   if (ev->kind == GT_EV_FREED) {
     g->freed += n;
@@ -162,10 +152,8 @@ int gt__batch_merge(gt_batch *into, const gt_batch *from) {
   for (size_t i = 0; i < from->ngroups; i++) {
     const gt_group *f = &from->groups[i];
     gt_group *g = group_for(into, f->site, f->name_id);
-    if (!g)
-      return -GT_ENOMEM;
-    if (f->only_site != UINT32_MAX)
-      note_site(g, f->only_site);
+    if (!g) return -GT_ENOMEM;
+    if (f->only_site != UINT32_MAX) note_site(g, f->only_site);
     g->count += f->count;
     g->freed += f->freed;
     g->bytes += f->bytes;
@@ -190,22 +178,20 @@ int gt__batch_merge(gt_batch *into, const gt_batch *from) {
 
 static int by_count(const void *a, const void *b) {
   const gt_group *x = a, *y = b;
-  if (x->count != y->count)
-    return x->count < y->count ? 1 : -1;
-  if (x->name_id != y->name_id)
-    return x->name_id < y->name_id ? -1 : 1;
+  if (x->count != y->count) return x->count < y->count ? 1 : -1;
+  if (x->name_id != y->name_id) return x->name_id < y->name_id ? -1 : 1;
   return x->site < y->site ? -1 : x->site > y->site;
 }
 
 void gt__batch_sort(gt_batch *b) {
-  if (b->ngroups > 1)
-    qsort(b->groups, b->ngroups, sizeof *b->groups, by_count);
+  if (b->ngroups > 1) qsort(b->groups, b->ngroups, sizeof *b->groups, by_count);
 }
 
 static json_t *ages_json(const gt_ages *a) {
   json_t *o = json_object();
   json_object_set_new(o, "min", json_integer((json_int_t)a->min));
-  json_object_set_new(o, "median", json_integer((json_int_t)gt__ages_median(a)));
+  json_object_set_new(o, "median",
+                      json_integer((json_int_t)gt__ages_median(a)));
   json_object_set_new(o, "max", json_integer((json_int_t)a->max));
   return o;
 }
@@ -220,12 +206,14 @@ json_t *gt__batch_json(const gt_batch *b) {
   for (size_t i = 0; i < b->ngroups; i++) {
     const gt_group *g = &b->groups[i];
     json_t *o = json_object();
-    json_object_set_new(o, "name", g->name_id ? json_string(gt__name(g->name_id))
-                                              : json_null());
+    json_object_set_new(o, "name",
+                        g->name_id ? json_string(gt__name(g->name_id))
+                                   : json_null());
     uint32_t site = g->site ? g->site : g->only_site;
     if (site && site != UINT32_MAX && gt__site(site)->file)
       json_object_set_new(o, "site", site_json(gt__site(site)));
-    json_object_set_new(o, "count", json_integer((json_int_t)(g->count * b->scale)));
+    json_object_set_new(o, "count",
+                        json_integer((json_int_t)(g->count * b->scale)));
     json_object_set_new(o, "freed", json_integer((json_int_t)g->freed));
     json_object_set_new(o, "bytes", json_integer((json_int_t)g->bytes));
     if (g->age_ms.n) {
@@ -270,9 +258,7 @@ uint64_t gt__batch_json_collected(json_t *j) {
 
 json_t *gt__message_json(const gt_message *m, json_t **owned) {
   *owned = NULL;
-  if (m->json)
-    return m->json;
-  if (!m->batch)
-    return *owned = json_object();
+  if (m->json) return m->json;
+  if (!m->batch) return *owned = json_object();
   return *owned = gt__batch_json(m->batch);
 }

@@ -85,8 +85,7 @@ struct gt_options {
 
 static int key_index(const char *key) {
   for (size_t i = 0; i < NKEYS; i++)
-    if (strcmp(keys[i].key, key) == 0)
-      return (int)i;
+    if (strcmp(keys[i].key, key) == 0) return (int)i;
   return -1;
 }
 
@@ -120,8 +119,7 @@ gt_options *gt_options_new(void) {
 }
 
 void gt_options_free(gt_options *o) {
-  if (!o)
-    return;
+  if (!o) return;
   for (size_t i = 0; i < NKEYS; i++) {
     clear(&o->file[i]);
     clear(&o->set[i]);
@@ -130,11 +128,9 @@ void gt_options_free(gt_options *o) {
 }
 
 int gt_options_set(gt_options *o, const char *key, const char *value) {
-  if (!o || !key)
-    return gt__fail(GT_EINVAL, "gt_options_set: NULL argument");
+  if (!o || !key) return gt__fail(GT_EINVAL, "gt_options_set: NULL argument");
   int i = key_index(key);
-  if (i < 0)
-    return gt__fail(GT_EINVAL, "%s: unknown configuration key", key);
+  if (i < 0) return gt__fail(GT_EINVAL, "%s: unknown configuration key", key);
   if (!value) {
     clear(&o->set[i]);
     return 0;
@@ -156,27 +152,23 @@ static int on_ini(void *user, const char *section, const char *name,
   snprintf(key, sizeof key, "%s.%s", section, name);
   int i = key_index(key);
   if (i < 0) {
-    if (!c->bad_key[0])
-      snprintf(c->bad_key, sizeof c->bad_key, "%s", key);
+    if (!c->bad_key[0]) snprintf(c->bad_key, sizeof c->bad_key, "%s", key);
     return 0;
   }
   char origin[512];
   snprintf(origin, sizeof origin, "file %s", c->path);
-  if (put(&c->layer[i], value, origin) < 0)
-    c->rc = -GT_ENOMEM;
+  if (put(&c->layer[i], value, origin) < 0) c->rc = -GT_ENOMEM;
   return c->rc == 0;
 }
 
 static int load_ini(entry *layer, const char *path) {
   ini_ctx c = {.layer = layer, .path = path};
   int r = ini_parse(path, on_ini, &c);
-  if (c.rc)
-    return c.rc;
+  if (c.rc) return c.rc;
   if (r == -1)
     return gt__fail(GT_EINVAL, "%s: cannot open configuration file: %s", path,
                     strerror(errno));
-  if (r == -2)
-    return gt__fail(GT_ENOMEM, "out of memory reading %s", path);
+  if (r == -2) return gt__fail(GT_ENOMEM, "out of memory reading %s", path);
   if (c.bad_key[0])
     return gt__fail(GT_EINVAL, "%s: unknown configuration key (in %s, line %d)",
                     c.bad_key, path, r);
@@ -217,8 +209,7 @@ static int parse_u64(const key_def *k, const char *v, const char *origin,
   if (!isdigit((unsigned char)v[0]))
     return bad(k, origin, "is not a whole number", v);
   unsigned long long x = strtoull(v, &end, 10);
-  if (errno || *end)
-    return bad(k, origin, "is not a whole number", v);
+  if (errno || *end) return bad(k, origin, "is not a whole number", v);
   if (x < k->min || x > k->max) {
     char why[96];
     snprintf(why, sizeof why, "is out of range [%llu, %llu]",
@@ -288,8 +279,7 @@ static int check_backends(const char *list) {
                       "gt.backend: backend '%s' is not available in this build",
                       t);
   }
-  if (n == 0)
-    return gt__fail(GT_EINVAL, "gt.backend: empty backend list");
+  if (n == 0) return gt__fail(GT_EINVAL, "gt.backend: empty backend list");
   return 0;
 }
 
@@ -339,13 +329,11 @@ static int fill_core(gt_config *c) {
     return gt__fail(GT_ENOMEM, "out of memory");
   c->spool_dir = c->values[i];
   int rc = check_backends(c->backend);
-  if (rc)
-    return rc;
+  if (rc) return rc;
   const char *tk[2] = {"gt.template", "gt.template_single"};
   for (int k = 0; k < 2; k++) {
     const char *tpl = val(c, tk[k]);
-    if (tpl && (rc = gt__render_check(tk[k], tpl)))
-      return rc;
+    if (tpl && (rc = gt__render_check(tk[k], tpl))) return rc;
   }
   return 0;
 }
@@ -354,7 +342,7 @@ int gt__config_build(const gt_options *opts, gt_config *out) {
   memset(out, 0, sizeof *out);
   gt_options *env_file = gt_options_new();
   const char **origin = calloc(NKEYS, sizeof *origin);
-  char (*env_origin)[96] = calloc(NKEYS, sizeof *env_origin);
+  char(*env_origin)[96] = calloc(NKEYS, sizeof *env_origin);
   out->values = calloc(NKEYS, sizeof(char *));
   int rc = 0;
   if (!env_file || !origin || !env_origin || !out->values) {
@@ -362,8 +350,7 @@ int gt__config_build(const gt_options *opts, gt_config *out) {
     goto done;
   }
   const char *path = getenv("GT_CONFIG");
-  if (path && *path && (rc = load_ini(env_file->file, path)))
-    goto done;
+  if (path && *path && (rc = load_ini(env_file->file, path))) goto done;
   for (size_t i = 0; i < NKEYS; i++) {
     const char *v = keys[i].dflt, *o = "the default";
     if (env_file->file[i].value)
@@ -381,8 +368,7 @@ int gt__config_build(const gt_options *opts, gt_config *out) {
       v = opts->set[i].value, o = opts->set[i].origin;
     if (v && !*v && keys[i].type != K_STR && keys[i].type != K_SECRET)
       v = keys[i].dflt; /* an empty number/enum means "default" */
-    if (v && (rc = check_value(&keys[i], v, o)))
-      goto done;
+    if (v && (rc = check_value(&keys[i], v, o))) goto done;
     if (v && !(out->values[i] = strdup(v))) {
       rc = gt__fail(GT_ENOMEM, "out of memory");
       goto done;
@@ -394,8 +380,7 @@ done:
   gt_options_free(env_file);
   free(origin);
   free(env_origin);
-  if (rc)
-    gt__config_free(out);
+  if (rc) gt__config_free(out);
   return rc;
 }
 
@@ -409,8 +394,7 @@ void gt__config_free(gt_config *c) {
 
 const char *gt__config_get(const gt_config *c, const char *key) {
   int i = key_index(key);
-  if (i < 0 || !c->values || !c->values[i] || !c->values[i][0])
-    return NULL;
+  if (i < 0 || !c->values || !c->values[i] || !c->values[i][0]) return NULL;
   return c->values[i];
 }
 

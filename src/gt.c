@@ -114,8 +114,7 @@ int gt_init(const gt_options *opts) {
     rc = gt__fail(GT_ESTATE, "gt_init: already initialised");
     goto out;
   }
-  if (!GC_is_init_called())
-    GC_INIT();
+  if (!GC_is_init_called()) GC_INIT();
   /* bdwgc keeps the end of its last heap mapping in a static that is
    * scanned as a root; it points at the first block of the previous heap
    * section and pins whatever object sits there. A heap sized up front
@@ -124,8 +123,7 @@ int gt_init(const gt_options *opts) {
   if (GC_get_heap_size() < GT_INITIAL_HEAP)
     GC_expand_hp(GT_INITIAL_HEAP - GC_get_heap_size());
   gt_config cfg;
-  if ((rc = gt__config_build(opts, &cfg)))
-    goto out;
+  if ((rc = gt__config_build(opts, &cfg))) goto out;
   if ((rc = gt__alloc_setup(&cfg))) {
     gt__config_free(&cfg);
     goto out;
@@ -155,8 +153,7 @@ int gt_shutdown(int timeout_ms) {
   /* Objects the program dropped just before exiting are reported too. A
    * thread unknown to the collector must not start a collection. */
   gt__pipeline_deadline(timeout_ms);
-  if (GC_thread_is_registered())
-    gt__collect_inner();
+  if (GC_thread_is_registered()) gt__collect_inner();
   int rc = gt__pipeline_stop(timeout_ms);
   initialized = false;
   uint64_t scale = config.alloc_sample_every;

@@ -20,8 +20,8 @@ GT_HIDDEN void gt__clear_error(void);
 /* Warnings go to stderr with a "gt:" prefix; never pass secrets. */
 GT_HIDDEN void gt__warn(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
-GT_HIDDEN int64_t gt__now_ms(void);      /* CLOCK_MONOTONIC */
-GT_HIDDEN int64_t gt__wall_ms(void);     /* CLOCK_REALTIME */
+GT_HIDDEN int64_t gt__now_ms(void);  /* CLOCK_MONOTONIC */
+GT_HIDDEN int64_t gt__wall_ms(void); /* CLOCK_REALTIME */
 
 enum gt_fork_phase { GT_FORK_PREPARE, GT_FORK_PARENT, GT_FORK_CHILD };
 GT_HIDDEN void gt__intern_fork(enum gt_fork_phase phase);
@@ -63,9 +63,8 @@ GT_HIDDEN void gt__config_free(gt_config *c);
 /* Value of any key ("sms.to"); NULL when unset or empty. */
 GT_HIDDEN const char *gt__config_get(const gt_config *c, const char *key);
 /* Typed helpers for backends; both fail naming the key. */
-GT_HIDDEN int gt__config_u64(const gt_config *c, const char *key,
-                             uint64_t dflt, uint64_t min, uint64_t max,
-                             uint64_t *out);
+GT_HIDDEN int gt__config_u64(const gt_config *c, const char *key, uint64_t dflt,
+                             uint64_t min, uint64_t max, uint64_t *out);
 /* True for keys whose value must never be printed. */
 GT_HIDDEN bool gt__config_is_secret(const char *key);
 /* Iterates over every known key: value (NULL if unset) and default. */
@@ -83,7 +82,7 @@ typedef struct gt_site {
   const char *file; /* NULL when allocated without GT_MALLOC */
   int line;
   uint32_t name_id;
-  _Atomic uint64_t overflow;     /* events lost to a full ring */
+  _Atomic uint64_t overflow; /* events lost to a full ring */
   _Atomic uint64_t overflow_freed;
   /* totals, written only by the worker, read by gt_get_name_stats */
   _Atomic uint64_t collected, freed, bytes;
@@ -94,7 +93,7 @@ typedef struct gt_site {
 
 GT_HIDDEN uint32_t gt__intern_site(const char *name, const char *file,
                                    int line); /* 0 on failure */
-GT_HIDDEN gt_site *gt__site(uint32_t id); /* lock-free */
+GT_HIDDEN gt_site *gt__site(uint32_t id);     /* lock-free */
 GT_HIDDEN uint32_t gt__site_count(void);
 GT_HIDDEN const char *gt__name(uint32_t name_id);
 GT_HIDDEN uint32_t gt__name_count(void);
@@ -108,7 +107,7 @@ typedef struct gt_event {
   uint32_t site;
   uint8_t kind;
   uint8_t flags;
-  uint16_t count; /* identical objects this event stands for (>= 1) */
+  uint16_t count;    /* identical objects this event stands for (>= 1) */
   uint32_t birth_gc; /* GC numbers, low 24 bits */
   uint32_t death_gc;
   uint64_t size;
@@ -135,8 +134,9 @@ GT_HIDDEN void gt__emit_run(uint32_t site, uint64_t size, uint16_t count);
 #define GT_BIRTH_MS_MASK ((1ull << GT_BIRTH_MS_BITS) - 1)
 
 /* ---- the pipeline (pipeline.c) ------------------------------------------ */
-GT_HIDDEN int gt__pipeline_start(const gt_config *cfg); /* takes cfg's strings */
-GT_HIDDEN int gt__pipeline_sync(int timeout_ms);        /* < 0: no deadline */
+GT_HIDDEN int
+gt__pipeline_start(const gt_config *cfg);        /* takes cfg's strings */
+GT_HIDDEN int gt__pipeline_sync(int timeout_ms); /* < 0: no deadline */
 GT_HIDDEN void gt__pipeline_deadline(int timeout_ms);
 GT_HIDDEN int gt__pipeline_stop(int timeout_ms);
 GT_HIDDEN void gt__pipeline_stats(gt_stats *out);
@@ -162,10 +162,10 @@ GT_HIDDEN void gt__ages_merge(gt_ages *into, const gt_ages *from);
 GT_HIDDEN uint64_t gt__ages_median(const gt_ages *a);
 
 typedef struct gt_group {
-  uint32_t site;    /* 0 when grouped by name or not at all */
-  uint32_t name_id; /* 0 when group_by=none */
+  uint32_t site;      /* 0 when grouped by name or not at all */
+  uint32_t name_id;   /* 0 when group_by=none */
   uint32_t only_site; /* the site if every object shares one, else 0 */
-  uint64_t count;   /* collected */
+  uint64_t count;     /* collected */
   uint64_t freed;
   uint64_t bytes;
   gt_ages age_ms, age_gcs; /* of the objects that carried a birth word */
@@ -233,12 +233,10 @@ typedef struct gt_ratelimit {
 GT_HIDDEN void gt__ratelimit_init(gt_ratelimit *r, double per_minute,
                                   uint64_t daily_cap, int64_t now_ms);
 enum gt_rl_verdict { GT_RL_SEND, GT_RL_HOLD, GT_RL_CAP_LAST, GT_RL_CAPPED };
-GT_HIDDEN enum gt_rl_verdict gt__ratelimit_take(gt_ratelimit *r,
-                                                int64_t mono_ms,
-                                                int64_t wall_ms);
+GT_HIDDEN enum gt_rl_verdict
+gt__ratelimit_take(gt_ratelimit *r, int64_t mono_ms, int64_t wall_ms);
 /* Milliseconds until a token is available (0 if now). */
-GT_HIDDEN int64_t gt__ratelimit_wait_ms(const gt_ratelimit *r,
-                                        int64_t mono_ms);
+GT_HIDDEN int64_t gt__ratelimit_wait_ms(const gt_ratelimit *r, int64_t mono_ms);
 
 /* ---- rendering (render.c) ----------------------------------------------- */
 /* Renders a batch with the configured templates into a malloc'd string. */

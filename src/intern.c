@@ -24,7 +24,7 @@ typedef struct site_node {
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static gt_site *_Atomic site_chunks[NCHUNKS];
-static _Atomic uint32_t nsites;    /* ids 1..nsites are valid */
+static _Atomic uint32_t nsites; /* ids 1..nsites are valid */
 /* Names by id (1-based), in chunks that never move, like the sites. */
 static const char **_Atomic name_chunks[NCHUNKS];
 static _Atomic uint32_t nnames;
@@ -43,22 +43,18 @@ static bool same(const char *a, const char *b) {
 static uint32_t intern_name(const char *name) {
   uint32_t n = atomic_load_explicit(&nnames, memory_order_relaxed);
   for (uint32_t i = 1; i <= n; i++)
-    if (strcmp(gt__name(i), name) == 0)
-      return i;
+    if (strcmp(gt__name(i), name) == 0) return i;
   uint32_t id = n + 1;
-  if (id > GT_MAX_SITES)
-    return 0;
+  if (id > GT_MAX_SITES) return 0;
   const char **chunk = atomic_load_explicit(&name_chunks[id >> CHUNK_BITS],
                                             memory_order_relaxed);
   if (!chunk) {
-    if (!(chunk = calloc(CHUNK, sizeof *chunk)))
-      return 0;
+    if (!(chunk = calloc(CHUNK, sizeof *chunk))) return 0;
     atomic_store_explicit(&name_chunks[id >> CHUNK_BITS], chunk,
                           memory_order_release);
   }
   char *copy = strdup(name);
-  if (!copy)
-    return 0;
+  if (!copy) return 0;
   chunk[id & (CHUNK - 1)] = copy;
   atomic_store_explicit(&nnames, id, memory_order_release);
   return id;
@@ -74,14 +70,12 @@ static uint32_t intern_locked(const char *name, const char *file, int line) {
       return n->id;
   }
   uint32_t id = atomic_load_explicit(&nsites, memory_order_relaxed) + 1;
-  if (id > GT_MAX_SITES)
-    return 0;
+  if (id > GT_MAX_SITES) return 0;
   gt_site *chunk = atomic_load_explicit(&site_chunks[id >> CHUNK_BITS],
                                         memory_order_relaxed);
   if (!chunk) {
     chunk = calloc(CHUNK, sizeof *chunk);
-    if (!chunk)
-      return 0;
+    if (!chunk) return 0;
     atomic_store_explicit(&site_chunks[id >> CHUNK_BITS], chunk,
                           memory_order_release);
   }
@@ -144,11 +138,9 @@ static GT_TLS cache_entry *last; /* allocation loops hit the same site */
 /* `file` is __FILE__ (static storage, see gt_malloc_at), so its pointer
  * identifies it; `name` may be a reused buffer, so its content is checked. */
 uint32_t gt__intern_site(const char *name, const char *file, int line) {
-  if (!name)
-    name = "object";
+  if (!name) name = "object";
   cache_entry *l = last;
-  if (l && l->name == name && l->file == file && l->line == line &&
-      l->constant)
+  if (l && l->name == name && l->file == file && l->line == line && l->constant)
     return l->id;
   uintptr_t k = ((uintptr_t)name >> 3) ^ (uintptr_t)line;
   cache_entry *e = &cache[(k ^ (k >> 6)) & (CACHE - 1)];
@@ -168,8 +160,8 @@ uint32_t gt__intern_site(const char *name, const char *file, int line) {
 }
 
 gt_site *gt__site(uint32_t id) {
-  gt_site *chunk =
-      atomic_load_explicit(&site_chunks[id >> CHUNK_BITS], memory_order_acquire);
+  gt_site *chunk = atomic_load_explicit(&site_chunks[id >> CHUNK_BITS],
+                                        memory_order_acquire);
   return &chunk[id & (CHUNK - 1)];
 }
 
@@ -178,8 +170,8 @@ uint32_t gt__site_count(void) {
 }
 
 const char *gt__name(uint32_t name_id) {
-  const char **chunk = atomic_load_explicit(
-      &name_chunks[name_id >> CHUNK_BITS], memory_order_acquire);
+  const char **chunk = atomic_load_explicit(&name_chunks[name_id >> CHUNK_BITS],
+                                            memory_order_acquire);
   return chunk[name_id & (CHUNK - 1)];
 }
 

@@ -17,7 +17,7 @@
 
 #include "gt_internal.h"
 
-#define POLL_MS 5  /* producers cannot signal, so an idle worker polls */
+#define POLL_MS 5 /* producers cannot signal, so an idle worker polls */
 #define MAX_SINKS 8
 
 typedef struct sink {
@@ -25,7 +25,7 @@ typedef struct sink {
   void *state;
   bool limited;
   gt_ratelimit rl;
-  gt_batch held; /* batches that found no token, merged */
+  gt_batch held;         /* batches that found no token, merged */
   char last_detail[512]; /* the last failure reported, to report it once */
   bool dirty;            /* sent since the last flush */
 } sink;
@@ -62,19 +62,19 @@ static _Atomic int overflow_pending;
 
 static void push(const gt_event *ev) {
   gt_ring *r = atomic_load_explicit(&P.ring, memory_order_acquire);
-  if (r && gt__ring_push(r, ev))
-    return;
+  if (r && gt__ring_push(r, ev)) return;
   gt_site *s = gt__site(ev->site);
   if (ev->kind == GT_EV_FREED)
-    atomic_fetch_add_explicit(&s->overflow_freed, ev->count, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->overflow_freed, ev->count,
+                              memory_order_relaxed);
   else
     atomic_fetch_add_explicit(&s->overflow, ev->count, memory_order_relaxed);
   atomic_store_explicit(&overflow_pending, 1, memory_order_release);
 }
 
 void gt__emit_run(uint32_t site, uint64_t size, uint16_t count) {
-  gt_event ev = {.site = site, .kind = GT_EV_COLLECTED, .count = count,
-                 .size = size};
+  gt_event ev = {
+      .site = site, .kind = GT_EV_COLLECTED, .count = count, .size = size};
   push(&ev);
 }
 
@@ -98,8 +98,7 @@ static bool past_deadline(void) {
 static void sleep_ms(long ms) {
   if (P.deadline_ms) {
     long left = (long)(P.deadline_ms - gt__now_ms());
-    if (ms > left)
-      ms = left > 0 ? left : 0;
+    if (ms > left) ms = left > 0 ? left : 0;
   }
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
   nanosleep(&ts, NULL);
@@ -112,8 +111,8 @@ static int send_with_retry(sink *s, const gt_message *m, gt_send_result *res) {
   long backoff = 200;
   for (uint64_t attempt = 0;; attempt++) {
     if (past_deadline()) {
-      snprintf(res->detail, sizeof res->detail,
-               "%s: shutdown deadline passed", s->ops->name);
+      snprintf(res->detail, sizeof res->detail, "%s: shutdown deadline passed",
+               s->ops->name);
       res->retryable = true;
       return -GT_ETIMEDOUT;
     }
@@ -125,12 +124,10 @@ static int send_with_retry(sink *s, const gt_message *m, gt_send_result *res) {
       s->last_detail[0] = 0;
       return 0;
     }
-    if (!res->retryable || attempt >= P.cfg.retry_max)
-      break;
+    if (!res->retryable || attempt >= P.cfg.retry_max) break;
     BUMP(retried, 1);
-    long wait = res->retry_after_ms >= 0
-                    ? res->retry_after_ms
-                    : backoff + rand() % (backoff / 2 + 1);
+    long wait = res->retry_after_ms >= 0 ? res->retry_after_ms
+                                         : backoff + rand() % (backoff / 2 + 1);
     sleep_ms(wait > 60000 ? 60000 : wait);
     backoff = backoff < 30000 ? backoff * 2 : backoff;
   }
@@ -146,8 +143,8 @@ static int send_with_retry(sink *s, const gt_message *m, gt_send_result *res) {
 /* The spool keeps what could not be delivered; without one the count is
  * reported as lost, loudly. */
 static void spool(sink *s, const char *text, json_t *json, const char *why) {
-  if (P.spool_ok && gt__spool_write(P.cfg.spool_dir, s->ops->name, text, json,
-                                    why) == 0) {
+  if (P.spool_ok &&
+      gt__spool_write(P.cfg.spool_dir, s->ops->name, text, json, why) == 0) {
     BUMP(spooled, 1);
     P.spool_pending = true;
     return;
@@ -164,8 +161,7 @@ static void deliver(sink *s, gt_batch *b, const char *suffix, bool to_spool) {
   if (text && suffix) {
     size_t n = strlen(text) + strlen(suffix) + 1;
     char *t = realloc(text, n);
-    if (t)
-      strcat(text = t, suffix);
+    if (t) strcat(text = t, suffix);
   }
   gt_message m = {.text = text ? text : "", .batch = b};
   gt_send_result res = {0};
@@ -234,15 +230,13 @@ static void retry_held(int64_t now) {
 static void flush_sinks(void) {
   for (int i = 0; i < P.nsinks; i++) {
     sink *s = &P.sinks[i];
-    if (s->dirty && s->ops->flush)
-      s->ops->flush(s->state);
+    if (s->dirty && s->ops->flush) s->ops->flush(s->state);
     s->dirty = false;
   }
 }
 
 static void close_batch(int64_t now) {
-  if (gt__batch_empty(&P.batch))
-    return;
+  if (gt__batch_empty(&P.batch)) return;
   P.batch.seq = LOAD(batches) + 1;
   P.batch.scale = P.cfg.alloc_sample_every;
   BUMP(batches, 1);
@@ -258,15 +252,12 @@ static enum gt_spool_verdict replay_one(const char *backend, const char *text,
   (void)ud;
   sink *s = NULL;
   for (int i = 0; i < P.nsinks; i++)
-    if (strcmp(P.sinks[i].ops->name, backend) == 0)
-      s = &P.sinks[i];
-  if (!s)
-    return GT_SPOOL_KEEP; /* for a backend this process does not use */
+    if (strcmp(P.sinks[i].ops->name, backend) == 0) s = &P.sinks[i];
+  if (!s) return GT_SPOOL_KEEP; /* for a backend this process does not use */
   int64_t now = gt__now_ms();
   if (s->limited) {
     enum gt_rl_verdict v = gt__ratelimit_take(&s->rl, now, gt__wall_ms());
-    if (v == GT_RL_HOLD || v == GT_RL_CAPPED)
-      return GT_SPOOL_STOP;
+    if (v == GT_RL_HOLD || v == GT_RL_CAPPED) return GT_SPOOL_STOP;
   }
   gt_message m = {.text = text, .json = batch};
   gt_send_result res = {0};
@@ -280,8 +271,7 @@ static enum gt_spool_verdict replay_one(const char *backend, const char *text,
 #define REPLAY_EVERY_MS 30000
 
 static void maybe_replay(int64_t now) {
-  if (!P.spool_ok || !P.spool_pending || now < P.next_replay_ms)
-    return;
+  if (!P.spool_ok || !P.spool_pending || now < P.next_replay_ms) return;
   P.next_replay_ms = now + REPLAY_EVERY_MS;
   gt__spool_replay(P.cfg.spool_dir, replay_one, NULL);
   P.spool_pending = gt__spool_count(P.cfg.spool_dir) > 0;
@@ -328,16 +318,14 @@ static void process_run(const gt_event *ev, uint64_t n, int64_t now) {
     P.batch.sampled += k > 1 ? k - 1 : 0;
   }
   count_site(ev->site, ev->kind, n, run.size);
-  if (P.batch.sampled >= P.cfg.batch_max)
-    close_batch(now);
+  if (P.batch.sampled >= P.cfg.batch_max) close_batch(now);
 }
 
 /* Objects that can still join the open batch before it is full. */
 static uint64_t room(void) {
   uint64_t every = P.cfg.sample_every ? P.cfg.sample_every : 1;
-  uint64_t need = P.cfg.batch_max > P.batch.sampled
-                      ? P.cfg.batch_max - P.batch.sampled
-                      : 1;
+  uint64_t need =
+      P.cfg.batch_max > P.batch.sampled ? P.cfg.batch_max - P.batch.sampled : 1;
   return (every - P.sampler.seen % every) + (need - 1) * every;
 }
 
@@ -348,8 +336,7 @@ static void process(const gt_event *ev, uint64_t n, int64_t now) {
     return; /* cannot happen with a valid header; never trust memory blindly */
   while (n) {
     uint64_t take = ev->kind == GT_EV_FREED ? n : room();
-    if (take > n)
-      take = n;
+    if (take > n) take = n;
     process_run(ev, take, now);
     n -= take;
   }
@@ -406,8 +393,7 @@ static size_t drain(int64_t now) {
       len += c;
       continue;
     }
-    if (len)
-      process(&run, len, now);
+    if (len) process(&run, len, now);
     run = ev;
     len = c;
     if (ev.flags & GT_EVF_AGE) { /* ages are per object */
@@ -415,8 +401,7 @@ static size_t drain(int64_t now) {
       len = 0;
     }
   }
-  if (len)
-    process(&run, len, now);
+  if (len) process(&run, len, now);
   take_overflow(now);
   return n;
 }
@@ -438,8 +423,7 @@ static void *worker(void *arg) {
   bool idle = false;
   for (;;) {
     pthread_mutex_lock(&P.mu);
-    if (idle && P.req == P.done && !P.stop)
-      timed_wait(POLL_MS);
+    if (idle && P.req == P.done && !P.stop) timed_wait(POLL_MS);
     uint64_t req = P.req;
     bool stop = P.stop;
     pthread_mutex_unlock(&P.mu);
@@ -447,8 +431,7 @@ static void *worker(void *arg) {
     int64_t now = gt__now_ms();
     P.wall_ms = gt__wall_ms();
     idle = drain(now) == 0;
-    if (!gt__batch_empty(&P.batch) && now >= P.batch_deadline)
-      close_batch(now);
+    if (!gt__batch_empty(&P.batch) && now >= P.batch_deadline) close_batch(now);
     retry_held(now);
     maybe_replay(now);
     if (req != P.done || stop) {
@@ -491,8 +474,8 @@ int gt__pipeline_start(const gt_config *cfg) {
   P.cfg = *cfg;
   init_conds();
   _Atomic uint64_t *counters[] = {
-      &P.collected, &P.freed, &P.sampled,    &P.batches, &P.sent,
-      &P.failed,    &P.retried, &P.held,     &P.overflowed, &P.bytes,
+      &P.collected, &P.freed,    &P.sampled, &P.batches,    &P.sent,
+      &P.failed,    &P.retried,  &P.held,    &P.overflowed, &P.bytes,
       &P.spooled,   &P.replayed, &P.lost};
   for (size_t i = 0; i < sizeof counters / sizeof *counters; i++)
     atomic_store(counters[i], 0); /* stats count from gt_init */
@@ -511,8 +494,7 @@ int gt__pipeline_start(const gt_config *cfg) {
     sink *s = &P.sinks[P.nsinks];
     memset(s, 0, sizeof *s);
     s->ops = gt__backend_find(t);
-    if ((rc = s->ops->open(&P.cfg, &s->state)))
-      break;
+    if ((rc = s->ops->open(&P.cfg, &s->state))) break;
     s->limited = s->ops->flags & GT_BACKEND_RATE_LIMITED;
     gt__ratelimit_init(&s->rl, cfg->rate_per_minute, cfg->daily_cap,
                        gt__now_ms());
@@ -553,8 +535,7 @@ int gt__pipeline_start(const gt_config *cfg) {
 /* Asks the worker to drain, close the batch and deliver; waits until done
  * or the deadline (ms < 0: no deadline). */
 int gt__pipeline_sync(int timeout_ms) {
-  if (!P.running)
-    return -GT_ESTATE;
+  if (!P.running) return -GT_ESTATE;
   pthread_mutex_lock(&P.mu);
   uint64_t my = ++P.req;
   pthread_cond_signal(&P.wake);
@@ -574,8 +555,7 @@ int gt__pipeline_sync(int timeout_ms) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     ts.tv_sec += left / 1000;
     ts.tv_nsec += (left % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L)
-      ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+    if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
     pthread_cond_timedwait(&P.done_cv, &P.mu, &ts);
   }
   pthread_mutex_unlock(&P.mu);
@@ -590,10 +570,8 @@ void gt__pipeline_deadline(int timeout_ms) {
 }
 
 int gt__pipeline_stop(int timeout_ms) {
-  if (!P.running)
-    return -GT_ESTATE;
-  if (!P.deadline_ms)
-    gt__pipeline_deadline(timeout_ms);
+  if (!P.running) return -GT_ESTATE;
+  if (!P.deadline_ms) gt__pipeline_deadline(timeout_ms);
   timeout_ms = (int)(P.deadline_ms - gt__now_ms());
   int rc = gt__pipeline_sync(timeout_ms > 0 ? timeout_ms : 0);
   pthread_mutex_lock(&P.mu);
@@ -641,8 +619,7 @@ size_t gt__pipeline_name_stats(gt_name_stats *out, size_t cap) {
     out[id - 1] = (gt_name_stats){.name = gt__name(id)};
   for (uint32_t id = 1; id <= sites; id++) {
     gt_site *s = gt__site(id);
-    if (s->name_id - 1 >= cap)
-      continue;
+    if (s->name_id - 1 >= cap) continue;
     gt_name_stats *o = &out[s->name_id - 1];
     o->collected += atomic_load_explicit(&s->collected, memory_order_relaxed);
     o->freed += atomic_load_explicit(&s->freed, memory_order_relaxed);

@@ -25,9 +25,9 @@ gt_ring *gt__ring_new(size_t capacity) {
   size_t n = 2;
   while (n < capacity)
     n <<= 1;
-  gt_ring *r = aligned_alloc(64, (sizeof *r + n * sizeof(cell) + 63) & ~(size_t)63);
-  if (!r)
-    return NULL;
+  gt_ring *r =
+      aligned_alloc(64, (sizeof *r + n * sizeof(cell) + 63) & ~(size_t)63);
+  if (!r) return NULL;
   r->mask = n - 1;
   atomic_init(&r->head, 0);
   r->tail = 0;

@@ -9,13 +9,14 @@
 
 #include "gt_internal.h"
 
-#define DEFAULT_SINGLE "The object with name {name} is being removed from memory!"
+#define DEFAULT_SINGLE                                                         \
+  "The object with name {name} is being removed from memory!"
 #define DEFAULT_BATCH "{count} objects collected (sampled {sampled}): {names}"
 #define MAX_NAMES 10
 
-static const char *const placeholders[] = {"count", "name",    "names",
-                                           "bytes", "site",    "sampled",
-                                           "freed", "batch",   NULL};
+static const char *const placeholders[] = {"count", "name",  "names",
+                                           "bytes", "site",  "sampled",
+                                           "freed", "batch", NULL};
 
 int gt__render_check(const char *key, const char *tpl) {
   for (const char *p = tpl; (p = strchr(p, '{'));) {
@@ -24,14 +25,14 @@ int gt__render_check(const char *key, const char *tpl) {
       continue;
     }
     const char *end = strchr(p, '}');
-    if (!end)
-      return gt__fail(GT_EINVAL, "%s: unclosed '{' in template", key);
+    if (!end) return gt__fail(GT_EINVAL, "%s: unclosed '{' in template", key);
     size_t n = (size_t)(end - p - 1);
     bool ok = false;
     for (size_t i = 0; placeholders[i]; i++)
       ok |= strlen(placeholders[i]) == n && !strncmp(placeholders[i], p + 1, n);
     if (!ok)
-      return gt__fail(GT_EINVAL, "%s: unknown placeholder {%.*s} (known: "
+      return gt__fail(GT_EINVAL,
+                      "%s: unknown placeholder {%.*s} (known: "
                       "count, name, names, bytes, site, sampled, freed, batch)",
                       key, (int)n, p + 1);
     p = end + 1;
@@ -49,8 +50,7 @@ const char *gt__fmt_count(uint64_t v, char *buf) {
   while ((v /= 10) != 0);
   for (int i = n - 1; i >= 0; i--) {
     buf[j++] = tmp[i];
-    if (i && i % 3 == 0)
-      buf[j++] = ',';
+    if (i && i % 3 == 0) buf[j++] = ',';
   }
   buf[j] = 0;
   return buf;
@@ -88,8 +88,7 @@ static void put(sbuf *s, const char *t, size_t n) {
   if (s->len + n + 1 > s->cap) {
     size_t cap = (s->len + n + 1) * 2;
     char *q = realloc(s->p, cap);
-    if (!q)
-      return;
+    if (!q) return;
     s->p = q;
     s->cap = cap;
   }
@@ -103,15 +102,13 @@ static void puts_(sbuf *s, const char *t) {
 }
 
 static uint32_t group_site(const gt_group *g) {
-  if (g->site)
-    return g->site;
+  if (g->site) return g->site;
   return g->only_site != UINT32_MAX ? g->only_site : 0;
 }
 
 static void put_count(sbuf *s, const gt_batch *b, uint64_t v) {
   char buf[32];
-  if (b->scale > 1)
-    puts_(s, "~");
+  if (b->scale > 1) puts_(s, "~");
   puts_(s, gt__fmt_count(v * b->scale, buf));
 }
 
@@ -120,29 +117,24 @@ static void put_names(sbuf *s, const gt_batch *b) {
   size_t shown = 0;
   for (size_t i = 0; i < b->ngroups && shown < MAX_NAMES; i++) {
     const gt_group *g = &b->groups[i];
-    if (!g->count)
-      continue;
-    if (shown++)
-      puts_(s, ", ");
+    if (!g->count) continue;
+    if (shown++) puts_(s, ", ");
     puts_(s, g->name_id ? gt__name(g->name_id) : "objects");
     puts_(s, " x");
     put_count(s, b, g->count);
     uint32_t site = group_site(g);
     bool has_site = site && gt__site(site)->file;
-    if (has_site || g->age_ms.n)
-      puts_(s, " (");
-    if (has_site)
-      puts_(s, gt__fmt_site(gt__site(site), buf, sizeof buf));
+    if (has_site || g->age_ms.n) puts_(s, " (");
+    if (has_site) puts_(s, gt__fmt_site(gt__site(site), buf, sizeof buf));
     if (g->age_ms.n) { /* gt.track_age: how long they lived */
       char lo[32], mid[32], hi[32];
-      snprintf(buf, sizeof buf, "%sage %s..%s, median %s",
-               has_site ? "; " : "", gt__fmt_ms(g->age_ms.min, lo, sizeof lo),
+      snprintf(buf, sizeof buf, "%sage %s..%s, median %s", has_site ? "; " : "",
+               gt__fmt_ms(g->age_ms.min, lo, sizeof lo),
                gt__fmt_ms(g->age_ms.max, hi, sizeof hi),
                gt__fmt_ms(gt__ages_median(&g->age_ms), mid, sizeof mid));
       puts_(s, buf);
     }
-    if (has_site || g->age_ms.n)
-      puts_(s, ")");
+    if (has_site || g->age_ms.n) puts_(s, ")");
   }
   size_t rest = 0;
   for (size_t i = 0; i < b->ngroups; i++)
@@ -186,8 +178,7 @@ static void expand(sbuf *s, const char *ph, size_t n, const gt_batch *b) {
 char *gt__render(const gt_config *cfg, const gt_batch *b) {
   bool single = b->collected == 1 && b->freed == 0 && b->scale == 1;
   const char *tpl = single ? cfg->template_single : cfg->template_batch;
-  if (!tpl || !*tpl)
-    tpl = single ? DEFAULT_SINGLE : DEFAULT_BATCH;
+  if (!tpl || !*tpl) tpl = single ? DEFAULT_SINGLE : DEFAULT_BATCH;
   sbuf s = {0};
   puts_(&s, "");
   for (const char *p = tpl; *p;) {

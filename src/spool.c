@@ -27,8 +27,7 @@ int gt__spool_prepare(const char *dir) {
   char path[4096];
   snprintf(path, sizeof path, "%s", dir);
   for (char *p = path + 1; *p; p++) { /* mkdir -p, each level 0700 */
-    if (*p != '/')
-      continue;
+    if (*p != '/') continue;
     *p = 0;
     if (mkdir(path, 0700) != 0 && errno != EEXIST)
       return gt__fail(GT_EIO, "gt.spool_dir: cannot create '%s': %s", path,
@@ -46,8 +45,7 @@ int gt__spool_prepare(const char *dir) {
 
 static int sync_dir(const char *dir) {
   int fd = open(dir, O_RDONLY | O_DIRECTORY);
-  if (fd < 0)
-    return -1;
+  if (fd < 0) return -1;
   int rc = fsync(fd);
   close(fd);
   return rc;
@@ -64,8 +62,7 @@ int gt__spool_write(const char *dir, const char *backend, const char *text,
   json_object_set_new(o, "spooled_ms", json_integer(gt__wall_ms()));
   char *body = json_dumps(o, JSON_COMPACT);
   json_decref(o);
-  if (!body)
-    return gt__fail(GT_ENOMEM, "out of memory spooling a message");
+  if (!body) return gt__fail(GT_ENOMEM, "out of memory spooling a message");
 
   unsigned n = atomic_fetch_add(&seq, 1);
   char tmp[4200], final[4200];
@@ -78,8 +75,7 @@ int gt__spool_write(const char *dir, const char *backend, const char *text,
   int rc = fd < 0 ? -1 : 0;
   while (rc == 0 && off < len) {
     ssize_t w = write(fd, body + off, len - off);
-    if (w < 0 && errno == EINTR)
-      continue;
+    if (w < 0 && errno == EINTR) continue;
     if (w <= 0)
       rc = -1;
     else
@@ -88,8 +84,7 @@ int gt__spool_write(const char *dir, const char *backend, const char *text,
   int err = errno;
   if (fd >= 0 && (fsync(fd) != 0 || close(fd) != 0) && rc == 0)
     rc = -1, err = errno;
-  if (rc == 0 && rename(tmp, final) != 0)
-    rc = -1, err = errno;
+  if (rc == 0 && rename(tmp, final) != 0) rc = -1, err = errno;
   free(body);
   if (rc != 0) {
     unlink(tmp);
@@ -130,8 +125,7 @@ static void tidy(const char *dir, const char *name) {
 static char **list(const char *dir, size_t *n) {
   DIR *d = opendir(dir);
   *n = 0;
-  if (!d)
-    return NULL;
+  if (!d) return NULL;
   size_t cap = 0;
   char **names = NULL;
   for (struct dirent *e; (e = readdir(d));) {
@@ -140,22 +134,20 @@ static char **list(const char *dir, size_t *n) {
       tidy(dir, e->d_name);
       continue;
     }
-    if (len <= strlen(SUFFIX) || strcmp(e->d_name + len - strlen(SUFFIX), SUFFIX))
+    if (len <= strlen(SUFFIX) ||
+        strcmp(e->d_name + len - strlen(SUFFIX), SUFFIX))
       continue;
     if (*n == cap) {
       cap = cap ? cap * 2 : 16;
       char **m = realloc(names, cap * sizeof *m);
-      if (!m)
-        break;
+      if (!m) break;
       names = m;
     }
-    if (!(names[*n] = strdup(e->d_name)))
-      break;
+    if (!(names[*n] = strdup(e->d_name))) break;
     (*n)++;
   }
   closedir(d);
-  if (*n > 1)
-    qsort(names, *n, sizeof *names, by_name);
+  if (*n > 1) qsort(names, *n, sizeof *names, by_name);
   return names;
 }
 
@@ -184,8 +176,7 @@ size_t gt__spool_replay(const char *dir, gt_spool_fn fn, void *ud) {
     char path[4200], claimed[4300];
     snprintf(path, sizeof path, "%s/%s", dir, names[i]);
     snprintf(claimed, sizeof claimed, "%s" CLAIM "%d", path, (int)getpid());
-    if (rename(path, claimed) != 0)
-      continue; /* another process took it */
+    if (rename(path, claimed) != 0) continue; /* another process took it */
     json_error_t err;
     json_t *o = json_load_file(claimed, 0, &err);
     const char *backend = json_string_value(json_object_get(o, "backend"));
@@ -207,12 +198,10 @@ size_t gt__spool_replay(const char *dir, gt_spool_fn fn, void *ud) {
     rename(claimed, path);
     if (v == GT_SPOOL_REJECTED)
       set_aside(path, "the server refused it permanently", "rejected");
-    if (v == GT_SPOOL_STOP)
-      break;
+    if (v == GT_SPOOL_STOP) break;
   }
   free_list(names, n);
-  if (done)
-    sync_dir(dir);
+  if (done) sync_dir(dir);
   return done;
 }
 

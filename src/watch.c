@@ -29,8 +29,7 @@ static void GC_CALLBACK on_watched(void *obj, void *cd) {
   }
   watch_rec *w = cd;
   gt__emit(w->site, GT_EV_COLLECTED, GC_size(obj), NULL);
-  if (w->ofn)
-    w->ofn(obj, w->ocd);
+  if (w->ofn) w->ofn(obj, w->ocd);
 }
 
 int gt_watch(void *obj, const char *name) {
@@ -38,8 +37,7 @@ int gt_watch(void *obj, const char *name) {
     return gt__fail(GT_EINVAL,
                     "gt_watch: not the start of a bdwgc heap object");
   uint32_t site = gt__intern_site(name, NULL, 0);
-  if (!site)
-    return gt__fail(GT_ENOMEM, "gt_watch: out of memory");
+  if (!site) return gt__fail(GT_ENOMEM, "gt_watch: out of memory");
   GC_finalization_proc ofn = NULL;
   void *ocd = NULL;
   GC_register_finalizer_no_order(obj, on_watched, tag(site), &ofn, &ocd);

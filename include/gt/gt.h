@@ -43,13 +43,13 @@ extern "C" {
 /* Error codes, returned negated. Never renumbered. */
 enum {
   GT_OK = 0,
-  GT_EINVAL = 1,   /* bad argument or configuration value */
-  GT_ENOMEM = 2,   /* out of memory */
-  GT_ESTATE = 3,   /* not initialised, or initialised twice */
-  GT_EBACKEND = 4, /* backend unknown or not available in this build */
-  GT_ESEND = 5,    /* a backend failed to deliver */
-  GT_ETIMEDOUT = 6,/* a deadline passed before the work was done */
-  GT_EIO = 7,      /* file or system error */
+  GT_EINVAL = 1,    /* bad argument or configuration value */
+  GT_ENOMEM = 2,    /* out of memory */
+  GT_ESTATE = 3,    /* not initialised, or initialised twice */
+  GT_EBACKEND = 4,  /* backend unknown or not available in this build */
+  GT_ESEND = 5,     /* a backend failed to deliver */
+  GT_ETIMEDOUT = 6, /* a deadline passed before the work was done */
+  GT_EIO = 7,       /* file or system error */
 };
 
 GT_EXTERN const char *gt_strerror(int err);
@@ -107,22 +107,22 @@ GT_EXTERN size_t gt_collect(void);
 GT_EXTERN int gt_flush(int timeout_ms);
 
 typedef struct gt_stats {
-  uint64_t allocated;   /* gt_malloc family calls (and gt_watch) */
-  uint64_t tracked;     /* of those, tracked (see gt.alloc_sample_every) */
-  uint64_t collected;   /* tracked objects reported as collected */
-  uint64_t freed;       /* gt_free calls */
-  uint64_t estimated;   /* collected scaled by alloc_sample_every */
-  uint64_t sampled;     /* notifications: every Nth collected object */
-  uint64_t batches;     /* batches closed by the pipeline */
-  uint64_t sent;        /* messages delivered by backends */
-  uint64_t failed;      /* messages that a backend failed to deliver */
-  uint64_t retried;     /* send attempts after the first */
-  uint64_t spooled;     /* messages written to the spool */
-  uint64_t replayed;    /* spooled messages delivered later */
-  uint64_t lost;        /* objects in messages neither sent nor spooled */
-  uint64_t held;        /* batches held by the rate limiter (merged) */
-  uint64_t overflowed;  /* events whose details were lost (ring full) */
-  uint64_t bytes;       /* bytes of collected tracked objects */
+  uint64_t allocated;  /* gt_malloc family calls (and gt_watch) */
+  uint64_t tracked;    /* of those, tracked (see gt.alloc_sample_every) */
+  uint64_t collected;  /* tracked objects reported as collected */
+  uint64_t freed;      /* gt_free calls */
+  uint64_t estimated;  /* collected scaled by alloc_sample_every */
+  uint64_t sampled;    /* notifications: every Nth collected object */
+  uint64_t batches;    /* batches closed by the pipeline */
+  uint64_t sent;       /* messages delivered by backends */
+  uint64_t failed;     /* messages that a backend failed to deliver */
+  uint64_t retried;    /* send attempts after the first */
+  uint64_t spooled;    /* messages written to the spool */
+  uint64_t replayed;   /* spooled messages delivered later */
+  uint64_t lost;       /* objects in messages neither sent nor spooled */
+  uint64_t held;       /* batches held by the rate limiter (merged) */
+  uint64_t overflowed; /* events whose details were lost (ring full) */
+  uint64_t bytes;      /* bytes of collected tracked objects */
 } gt_stats;
 
 GT_EXTERN void gt_get_stats(gt_stats *out);

@@ -17,9 +17,9 @@ struct json_t;
  * structured data get the JSON from gt__message_json, so nobody builds it
  * when no backend needs it. Everything is borrowed for send()'s duration. */
 typedef struct gt_message {
-  const char *text;              /* rendered with the templates */
-  const struct gt_batch *batch;  /* or NULL, with json set */
-  struct json_t *json;           /* or NULL, with batch set */
+  const char *text;             /* rendered with the templates */
+  const struct gt_batch *batch; /* or NULL, with json set */
+  struct json_t *json;          /* or NULL, with batch set */
 } gt_message;
 
 /* The batch as JSON (gt__batch_json's shape). *owned gets a reference the
@@ -27,9 +27,9 @@ typedef struct gt_message {
 struct json_t *gt__message_json(const gt_message *m, struct json_t **owned);
 
 typedef struct gt_send_result {
-  bool retryable;        /* timeout, connection error, 5xx, 429 */
-  long retry_after_ms;   /* from a Retry-After reply, else -1 */
-  char detail[512];      /* server's verdict or error, never a secret */
+  bool retryable;      /* timeout, connection error, 5xx, 429 */
+  long retry_after_ms; /* from a Retry-After reply, else -1 */
+  char detail[512];    /* server's verdict or error, never a secret */
 } gt_send_result;
 
 enum {

@@ -18,8 +18,7 @@ typedef struct log_state {
 
 static int log_open(const gt_config *cfg, void **state) {
   log_state *s = calloc(1, sizeof *s);
-  if (!s)
-    return gt__fail(GT_ENOMEM, "out of memory");
+  if (!s) return gt__fail(GT_ENOMEM, "out of memory");
   const char *path = gt__config_get(cfg, "log.path");
   const char *fmt = gt__config_get(cfg, "log.format");
   s->json = fmt && strcmp(fmt, "json") == 0;
@@ -69,16 +68,13 @@ static int log_send(void *state, const gt_message *m, gt_send_result *res) {
 /* One write per worker pass instead of one per message. */
 static void log_flush(void *state) {
   log_state *s = state;
-  if (fflush(s->f) != 0)
-    gt__warn("log: write failed: %s", strerror(errno));
+  if (fflush(s->f) != 0) gt__warn("log: write failed: %s", strerror(errno));
 }
 
 static void log_close(void *state) {
   log_state *s = state;
-  if (s)
-    fflush(s->f);
-  if (s && s->own)
-    fclose(s->f);
+  if (s) fflush(s->f);
+  if (s && s->own) fclose(s->f);
   free(s);
 }
 

@@ -22,20 +22,19 @@ static const uint16_t gsm_ext[] = {0x0C, '^', '{', '}', '\\',
 /* The ASCII part of both tables, for a lookup instead of a scan: texts are
  * mostly ASCII and the fitter counts many candidates. */
 static const unsigned char gsm_ascii[128] = {
-    ['@'] = 1, ['$'] = 1, ['\n'] = 1, ['\r'] = 1, ['_'] = 1, [' '] = 1,
-    ['!'] = 1, ['"'] = 1, ['#'] = 1,  ['%'] = 1,  ['&'] = 1, ['\''] = 1,
-    ['('] = 1, [')'] = 1, ['*'] = 1,  ['+'] = 1,  [','] = 1, ['-'] = 1,
-    ['.'] = 1, ['/'] = 1, [':'] = 1,  [';'] = 1,  ['<'] = 1, ['='] = 1,
-    ['>'] = 1, ['?'] = 1, [0x0C] = 2, ['^'] = 2,  ['{'] = 2, ['}'] = 2,
-    ['\\'] = 2, ['['] = 2, ['~'] = 2, [']'] = 2, ['|'] = 2};
+    ['@'] = 1,  ['$'] = 1, ['\n'] = 1, ['\r'] = 1, ['_'] = 1, [' '] = 1,
+    ['!'] = 1,  ['"'] = 1, ['#'] = 1,  ['%'] = 1,  ['&'] = 1, ['\''] = 1,
+    ['('] = 1,  [')'] = 1, ['*'] = 1,  ['+'] = 1,  [','] = 1, ['-'] = 1,
+    ['.'] = 1,  ['/'] = 1, [':'] = 1,  [';'] = 1,  ['<'] = 1, ['='] = 1,
+    ['>'] = 1,  ['?'] = 1, [0x0C] = 2, ['^'] = 2,  ['{'] = 2, ['}'] = 2,
+    ['\\'] = 2, ['['] = 2, ['~'] = 2,  [']'] = 2,  ['|'] = 2};
 
 /* Septets for code point cp in GSM-7, or 0 if it has none. */
 static int gsm_cost(uint32_t cp) {
   if ((cp >= 'A' && cp <= 'Z') || (cp >= 'a' && cp <= 'z') ||
       (cp >= '0' && cp <= '9'))
     return 1;
-  if (cp < 128)
-    return gsm_ascii[cp];
+  if (cp < 128) return gsm_ascii[cp];
   for (size_t i = 0; i < sizeof gsm_basic / sizeof *gsm_basic; i++)
     if (gsm_basic[i] == cp) return 1;
   for (size_t i = 0; i < sizeof gsm_ext / sizeof *gsm_ext; i++)

@@ -284,7 +284,6 @@ static void fini(void) {
 
 /* ---- processes using gt ------------------------------------------------ */
 
-
 typedef struct child {
   pid_t pid;
   char out[320], err[320];

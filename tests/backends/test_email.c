@@ -24,7 +24,7 @@ static void smtps_up(void) {
   smtp_up("smtps");
 }
 static void plain_up(void) {
-  const char *extra[] = {"--mode", "plain", "--user", SMTP_USER,
+  const char *extra[] = {"--mode",     "plain",       "--user", SMTP_USER,
                          "--password", SMTP_PASSWORD, NULL};
   server_start(&srv, "smtp_server.py", false, extra);
   snprintf(url, sizeof url, "smtp://127.0.0.1:%d", srv.port);

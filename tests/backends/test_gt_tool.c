@@ -129,8 +129,7 @@ Test(gt_tool, send_test_reaches_the_server) {
   const char *env[] = {"GT_BACKEND=sms", "GT_SMS_API_KEY=" SMS_KEY_OK, base_env,
                        ca_env,           "GT_SMS_TO=41793026727",      NULL};
   cr_assert_eq(run(a, env, &out), 0, "%s", out);
-  cr_expect(strstr(out, "sent   sms: accepted for 1 destination"), "%s",
-            out);
+  cr_expect(strstr(out, "sent   sms: accepted for 1 destination"), "%s", out);
   free(out);
   cr_assert_eq(server_wait_records(&srv, 1, 2000), 1);
   json_t *r = server_records(&srv);
@@ -179,9 +178,14 @@ Test(gt_tool, spool_list_and_replay) {
   }
   char *out;
   const char *list[] = {"spool", "list", NULL};
-  const char *env[] = {"GT_BACKEND=sms", "GT_SMS_API_KEY=" SMS_KEY_OK, base_env,
-                       ca_env,           "GT_SMS_TO=41793026727",      dir_env,
-                       "GT_RATE_PER_MINUTE=0", NULL};
+  const char *env[] = {"GT_BACKEND=sms",
+                       "GT_SMS_API_KEY=" SMS_KEY_OK,
+                       base_env,
+                       ca_env,
+                       "GT_SMS_TO=41793026727",
+                       dir_env,
+                       "GT_RATE_PER_MINUTE=0",
+                       NULL};
   cr_assert_eq(run(list, env, &out), 0, "%s", out);
   cr_expect(strstr(out, "2 message(s) in"), "%s", out);
   cr_expect(strstr(out, "20 objects collected (spooled)"), "%s", out);

@@ -34,9 +34,9 @@
 typedef struct child_out {
   gt_stats st;
   int init_rc, shutdown_rc;
-  size_t ret[4];        /* gt_collect() of each round */
-  int64_t elapsed[4];   /* ms taken by each gt_collect() */
-  int64_t shutdown_ms;  /* ms taken by gt_shutdown() */
+  size_t ret[4];       /* gt_collect() of each round */
+  int64_t elapsed[4];  /* ms taken by each gt_collect() */
+  int64_t shutdown_ms; /* ms taken by gt_shutdown() */
 } child_out;
 
 static child_out *out;
@@ -65,7 +65,7 @@ static void rm_rf(const char *dir) {
 typedef struct spool_info {
   size_t msg, tmp, claim, corrupt, rejected, other;
   size_t bad; /* .msg files that are not JSON (replay sets them aside) */
-  uint64_t collected; /* sum over the .msg files */
+  uint64_t collected;                       /* sum over the .msg files */
   char text[512], reason[256], backend[32]; /* of the oldest .msg */
   json_int_t merged;
 } spool_info;
@@ -112,7 +112,8 @@ static void spool_scan(spool_info *si) {
       continue;
     }
     json_t *b = json_object_get(o, "batch");
-    si->collected += (uint64_t)json_integer_value(json_object_get(b, "collected"));
+    si->collected +=
+        (uint64_t)json_integer_value(json_object_get(b, "collected"));
     if (si->msg++ == 0) {
       snprintf(si->text, sizeof si->text, "%s",
                json_string_value(json_object_get(o, "text")));
@@ -155,14 +156,22 @@ TestSuite(reliability, .init = rel_init, .fini = rel_fini, .timeout = 60);
 
 /* ---- children ------------------------------------------------------------ */
 
-
 /* gt_init with test defaults (no rate limit, no cap, few retries, one
  * batch per gt_collect), this test's spool, then kv on top. */
 static void child_init(const char *const *kv) {
   gt_options *o = gt_options_new();
-  const char *common[] = {"gt.rate_per_minute", "0", "gt.daily_cap", "0",
-                          "gt.retry_max", "0", "gt.batch_window_ms", "600000",
-                          "gt.timeout_ms", "3000", "gt.spool_dir", spool_dir,
+  const char *common[] = {"gt.rate_per_minute",
+                          "0",
+                          "gt.daily_cap",
+                          "0",
+                          "gt.retry_max",
+                          "0",
+                          "gt.batch_window_ms",
+                          "600000",
+                          "gt.timeout_ms",
+                          "3000",
+                          "gt.spool_dir",
+                          spool_dir,
                           NULL};
   for (const char *const *p = common; *p; p += 2)
     gt_options_set(o, p[0], p[1]);
@@ -240,7 +249,9 @@ static void run(void (*fn)(const void *), const void *arg) {
   free(err);
 }
 
-static void run_job(const void *j) { child_job(j); }
+static void run_job(const void *j) {
+  child_job(j);
+}
 
 /* ---- readers ------------------------------------------------------------- */
 
@@ -394,8 +405,12 @@ Test(reliability, http_429_honours_retry_after_then_spools) {
 
 Test(reliability, slow_reply_times_out_is_retried_then_spooled) {
   sms_server();
-  const char *kv[] = {SMS_KV("ib-SECRET-slow-1", ca), "gt.retry_max", "1",
-                      "gt.timeout_ms", "1000", NULL};
+  const char *kv[] = {SMS_KV("ib-SECRET-slow-1", ca),
+                      "gt.retry_max",
+                      "1",
+                      "gt.timeout_ms",
+                      "1000",
+                      NULL};
   job j = {.kv = kv, .rounds = 1, .nodes = {3}, .things = {2}};
   run(run_job, &j);
   cr_expect_geq(out->elapsed[0], 2000, "two attempts of 1 s each");
@@ -443,9 +458,9 @@ Test(reliability, connection_refused_spools_then_replays_to_live_receiver) {
   json_t *rec = json_array_get(r, 0);
   cr_expect(json_is_true(json_object_get(rec, "verified")),
             "the replay is signed");
-  cr_expect_str_eq(json_string_value(json_object_get(
-                       json_object_get(rec, "json"), "text")),
-                   EXPECTED_TEXT);
+  cr_expect_str_eq(
+      json_string_value(json_object_get(json_object_get(rec, "json"), "text")),
+      EXPECTED_TEXT);
   json_decref(r);
   spool_scan(&si);
   cr_expect_eq(si.msg + si.claim + si.tmp, 0);
@@ -536,7 +551,8 @@ Test(reliability, rate_limit_holds_merges_and_spools_at_shutdown) {
   cr_expect_eq(si.merged, 1, "two batches merged into one: merged == 1");
 }
 
-/* ---- 8. daily cap --------------------------------------------------------- */
+/* ---- 8. daily cap ---------------------------------------------------------
+ */
 
 Test(reliability, daily_cap_says_so_once_then_spools) {
   sms_server();
@@ -604,7 +620,8 @@ Test(reliability, exit_without_shutdown_spools_everything_then_replays) {
   cr_expect_eq(si.msg + si.claim + si.tmp, 0);
 }
 
-/* ---- 10. SIGKILL mid-flight ----------------------------------------------- */
+/* ---- 10. SIGKILL mid-flight -----------------------------------------------
+ */
 
 static void flood_child(const void *kv) {
   child_init(kv);
@@ -663,7 +680,7 @@ Test(reliability, sigkill_mid_flight_loses_nothing_spooled_delivers_once) {
   cr_assert_eq(before.claim, 1);
   cr_assert_geq(before.tmp, 1);
   cr_assert_eq(before.bad, 1);
-  size_t want_posts = before.msg + 1;        /* + the released claim */
+  size_t want_posts = before.msg + 1; /* + the released claim */
   uint64_t want_total = before.collected + 11;
   cr_log_info("killed after %zu complete spool files (%llu objects)",
               before.msg, (unsigned long long)before.collected);
@@ -678,8 +695,8 @@ Test(reliability, sigkill_mid_flight_loses_nothing_spooled_delivers_once) {
   cr_expect_eq(total, want_total,
                "every complete spool file is delivered, nothing else: "
                "%llu of %llu in %zu of %zu posts",
-               (unsigned long long)total, (unsigned long long)want_total,
-               posts, want_posts);
+               (unsigned long long)total, (unsigned long long)want_total, posts,
+               want_posts);
   cr_expect_eq(posts, want_posts);
   /* Exactly once: every batch number arrives once (one writer process, so
    * batch numbers are unique), the temporary never, the claim once. */
@@ -701,8 +718,8 @@ Test(reliability, sigkill_mid_flight_loses_nothing_spooled_delivers_once) {
   cr_expect_eq(claimed, 1);
   spool_info after;
   spool_scan(&after);
-  cr_expect_eq(after.msg + after.bad, 0, "left: %zu msg, %zu bad",
-               after.msg, after.bad);
+  cr_expect_eq(after.msg + after.bad, 0, "left: %zu msg, %zu bad", after.msg,
+               after.bad);
   cr_expect_eq(after.tmp, 0, "the dead writer's temporary is removed");
   cr_expect_eq(after.claim, 0);
   cr_expect_eq(after.corrupt, 1, "the corrupt file is set aside");
@@ -711,7 +728,8 @@ Test(reliability, sigkill_mid_flight_loses_nothing_spooled_delivers_once) {
   free(e);
 }
 
-/* ---- 11. fork ------------------------------------------------------------- */
+/* ---- 11. fork -------------------------------------------------------------
+ */
 
 static char log_a[80], log_b[80];
 
@@ -743,8 +761,8 @@ static void fork_child(const void *arg) {
   test_make(4, "Kid");
   test_scrub_stack();
   out->ret[0] = gt_collect();
-  const char *kv[] = {"gt.backend", "log", "log.path", log_b, "log.format",
-                      "json", NULL};
+  const char *kv[] = {"gt.backend", "log",  "log.path", log_b,
+                      "log.format", "json", NULL};
   child_init(kv);
   test_make(3, "Kid");
   test_scrub_stack();
@@ -757,9 +775,17 @@ Test(reliability, fork_child_gets_its_own_pipeline_parent_unaffected) {
   snprintf(log_a, sizeof log_a, "/tmp/gt-rel-a-%d.log", (int)getpid());
   snprintf(log_b, sizeof log_b, "/tmp/gt-rel-b-%d.log", (int)getpid());
   gt_options *o = gt_options_new();
-  const char *kv[] = {"gt.backend", "log", "log.path", log_a, "log.format",
-                      "json", "gt.batch_window_ms", "600000", "gt.spool_dir",
-                      spool_dir, NULL};
+  const char *kv[] = {"gt.backend",
+                      "log",
+                      "log.path",
+                      log_a,
+                      "log.format",
+                      "json",
+                      "gt.batch_window_ms",
+                      "600000",
+                      "gt.spool_dir",
+                      spool_dir,
+                      NULL};
   for (const char *const *p = kv; *p; p += 2)
     cr_assert_eq(gt_options_set(o, p[0], p[1]), 0);
   cr_assert_eq(gt_init(o), 0, "%s", gt_last_error());
@@ -789,7 +815,8 @@ Test(reliability, fork_child_gets_its_own_pipeline_parent_unaffected) {
   unlink(log_b);
 }
 
-/* ---- gt_shutdown's deadline ------------------------------------------------ */
+/* ---- gt_shutdown's deadline ------------------------------------------------
+ */
 
 static void deadline_child(const void *kv) {
   child_init(kv);
@@ -819,7 +846,8 @@ Test(reliability, shutdown_deadline_bounds_retries_and_spools) {
   cr_expect_eq(si.collected, 5);
 }
 
-/* ---- no usable spool: the only way a count is lost, loudly ---------------- */
+/* ---- no usable spool: the only way a count is lost, loudly ----------------
+ */
 
 Test(reliability, unusable_spool_counts_lost_objects_loudly) {
   char dead[80];
@@ -839,7 +867,8 @@ Test(reliability, unusable_spool_counts_lost_objects_loudly) {
   free(e);
 }
 
-/* ---- two processes replaying one spool ------------------------------------ */
+/* ---- two processes replaying one spool ------------------------------------
+ */
 
 static bool spool_has_messages(void) {
   DIR *d = opendir(spool_dir);
@@ -892,7 +921,8 @@ Test(reliability, two_replaying_processes_never_deliver_a_file_twice) {
   cr_expect_eq(si.msg + si.claim + si.tmp, 0);
 }
 
-/* ---- a permanent refusal at replay ------------------------------------------ */
+/* ---- a permanent refusal at replay ------------------------------------------
+ */
 
 Test(reliability, replay_refused_permanently_is_set_aside_as_rejected) {
   sms_server();
@@ -918,7 +948,8 @@ Test(reliability, replay_refused_permanently_is_set_aside_as_rejected) {
   free(e);
 }
 
-/* ---- 12. secrets, once per distinct failure ------------------------------- */
+/* ---- 12. secrets, once per distinct failure -------------------------------
+ */
 
 Test(reliability, permanent_failure_warns_once_and_leaks_no_secret) {
   sms_server();

@@ -38,8 +38,7 @@ static inline void gt_test_start(const char *const *kv) {
 static inline json_t *gt_test_records(void) {
   json_t *all = json_array();
   FILE *f = fopen(gt_test_log, "r");
-  if (!f)
-    return all;
+  if (!f) return all;
   char line[1 << 16];
   while (fgets(line, sizeof line, f)) {
     json_error_t err;
@@ -55,7 +54,8 @@ static inline long long gt_test_sum(json_t *records, const char *field) {
   long long n = 0;
   size_t i;
   json_t *r;
-  json_array_foreach(records, i, r) n += json_integer_value(json_object_get(r, field));
+  json_array_foreach(records, i, r) n +=
+      json_integer_value(json_object_get(r, field));
   return n;
 }
 

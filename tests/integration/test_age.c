@@ -27,7 +27,8 @@ Test(age, no_clock_read_per_allocation_by_default) {
                "gt_malloc read the clock without gt.track_age");
   cr_assert_eq(gt_collect(), 10000);
   json_t *r = gt_test_records();
-  json_t *g = json_array_get(json_object_get(json_array_get(r, 0), "groups"), 0);
+  json_t *g =
+      json_array_get(json_object_get(json_array_get(r, 0), "groups"), 0);
   cr_assert_null(json_object_get(g, "age_ms"), "no ages without track_age");
   json_decref(r);
 }
@@ -64,12 +65,14 @@ Test(age, ages_in_records_and_text) {
   long long survivor_min = -1, young_max = -1;
   json_array_foreach(json_object_get(rec, "groups"), i, g) {
     const char *name = json_string_value(json_object_get(g, "name"));
-    json_t *ms = json_object_get(g, "age_ms"), *gcs = json_object_get(g, "age_gcs");
+    json_t *ms = json_object_get(g, "age_ms"),
+           *gcs = json_object_get(g, "age_gcs");
     cr_assert_not_null(ms, "group %s has no age_ms", name);
     long long mn = json_integer_value(json_object_get(ms, "min"));
     long long md = json_integer_value(json_object_get(ms, "median"));
     long long mx = json_integer_value(json_object_get(ms, "max"));
-    cr_assert(mn <= md && md <= mx, "%s: %lld <= %lld <= %lld", name, mn, md, mx);
+    cr_assert(mn <= md && md <= mx, "%s: %lld <= %lld <= %lld", name, mn, md,
+              mx);
     if (!strcmp(name, "Survivor")) {
       seen++;
       cr_assert_geq(mn, 120, "survivors lived at least 120 ms");
@@ -102,7 +105,10 @@ Test(age, realloc_keeps_the_birth) {
   p = NULL;
   gt_collect();
   json_t *r = gt_test_records();
-  json_t *g = json_array_get(json_object_get(json_array_get(r, 0), "groups"), 0);
-  cr_assert_geq(json_integer_value(json_object_get(json_object_get(g, "age_ms"), "min")), 80);
+  json_t *g =
+      json_array_get(json_object_get(json_array_get(r, 0), "groups"), 0);
+  cr_assert_geq(
+      json_integer_value(json_object_get(json_object_get(g, "age_ms"), "min")),
+      80);
   json_decref(r);
 }

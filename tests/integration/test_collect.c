@@ -30,8 +30,9 @@ Test(collect, thing_one_is_reported_after_its_reference_is_dropped) {
   json_t *r = gt_test_records();
   cr_assert_eq(json_array_size(r), 1);
   json_t *rec = json_array_get(r, 0);
-  cr_assert_str_eq(json_string_value(json_object_get(rec, "text")),
-                   "The object with name Thing One is being removed from memory!");
+  cr_assert_str_eq(
+      json_string_value(json_object_get(rec, "text")),
+      "The object with name Thing One is being removed from memory!");
   cr_assert_eq(json_integer_value(json_object_get(rec, "collected")), 1);
   json_decref(r);
 }
@@ -44,7 +45,8 @@ Test(collect, a_cycle_is_reported_by_one_collect) {
   cr_assert_eq(json_array_size(r), 1);
   cr_assert_eq(gt_test_named(r, "Thing Two"), 1);
   cr_assert_eq(gt_test_named(r, "Thing Three"), 1);
-  const char *text = json_string_value(json_object_get(json_array_get(r, 0), "text"));
+  const char *text =
+      json_string_value(json_object_get(json_array_get(r, 0), "text"));
   cr_assert(strstr(text, "2 objects collected (sampled 2): "), "%s", text);
   json_decref(r);
 }
@@ -142,7 +144,8 @@ Test(collect, watch_chains_the_existing_finalizer) {
   size_t n = 0;
   for (int i = 0; i < 3 && n < 2; i++)
     n += gt_collect();
-  cr_assert_eq(n, 2, "gt_collect reported %zu (old finalizer ran %d)", n, old_ran);
+  cr_assert_eq(n, 2, "gt_collect reported %zu (old finalizer ran %d)", n,
+               old_ran);
   cr_assert_eq(old_ran, 1, "the chained finalizer runs exactly once");
   json_t *r = gt_test_records();
   cr_assert_eq(gt_test_named(r, "Watched"), 1);
@@ -224,8 +227,10 @@ Test(collect, batches_close_at_batch_max_and_group_by_site) {
   json_t *r = gt_test_records();
   cr_assert_eq(json_array_size(r), 4, "10+10+10 by size, 5 by gt_collect");
   cr_assert_eq(gt_test_sum(r, "collected"), 35);
-  json_t *g = json_array_get(json_object_get(json_array_get(r, 0), "groups"), 0);
-  cr_assert_str_eq(json_string_value(json_object_get(g, "site")), "test_collect.c:14");
+  json_t *g =
+      json_array_get(json_object_get(json_array_get(r, 0), "groups"), 0);
+  cr_assert_str_eq(json_string_value(json_object_get(g, "site")),
+                   "test_collect.c:14");
   json_decref(r);
 }
 
@@ -238,10 +243,8 @@ Test(collect, name_stats_snapshot) {
   size_t n = gt_get_name_stats(ns, 16);
   long long n1 = -1, n2 = -1;
   for (size_t i = 0; i < n && i < 16; i++) {
-    if (!strcmp(ns[i].name, "N1"))
-      n1 = (long long)ns[i].collected;
-    if (!strcmp(ns[i].name, "N2"))
-      n2 = (long long)ns[i].collected;
+    if (!strcmp(ns[i].name, "N1")) n1 = (long long)ns[i].collected;
+    if (!strcmp(ns[i].name, "N2")) n2 = (long long)ns[i].collected;
   }
   cr_assert_eq(n1, 3);
   cr_assert_eq(n2, 5);

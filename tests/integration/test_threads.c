@@ -11,14 +11,16 @@ static void *mutator(void *arg) {
     long *p = GT_MALLOC(4 * sizeof(long), name);
     p[0] = i;
     if (i % 25000 == 0)
-      gt_collect(); /* collections from both threads while the other allocates */
+      gt_collect(); /* collections from both threads while the other allocates
+                     */
   }
   return NULL;
 }
 
 Test(threads, two_mutators_exact_counts_per_name) {
   gt_test_start(NULL);
-  pthread_t a, b; /* GC_THREADS redirects pthread_create: threads are registered */
+  pthread_t a,
+      b; /* GC_THREADS redirects pthread_create: threads are registered */
   pthread_create(&a, NULL, mutator, "Left");
   pthread_create(&b, NULL, mutator, "Right");
   pthread_join(a, NULL);

@@ -59,7 +59,8 @@ static void ring_mpsc(void) {
   }
   for (int i = 0; i < PRODUCERS; i++)
     pthread_join(t[i], NULL);
-  CHECK(disorder == 0, "ring reordered %llu events", (unsigned long long)disorder);
+  CHECK(disorder == 0, "ring reordered %llu events",
+        (unsigned long long)disorder);
   CHECK(!gt__ring_pop(ring, &ev), "ring not empty");
   gt__ring_free(ring);
 }
@@ -118,10 +119,8 @@ static void *mutator(void *arg) {
   for (int i = 0; i < PER_MUTATOR; i++) {
     long *p = GT_MALLOC(4 * sizeof(long), (const char *)arg);
     p[0] = i;
-    if (i % 1000 == 0)
-      gt_free(GT_MALLOC(8, "Freed"));
-    if (i % 10000 == 0)
-      gt_collect();
+    if (i % 1000 == 0) gt_free(GT_MALLOC(8, "Freed"));
+    if (i % 10000 == 0) gt_collect();
   }
   return NULL;
 }

@@ -62,15 +62,24 @@ Test(config, defaults_match_design) {
 Test(config, every_core_key_parses) {
   gt_options *o = gt_options_new();
   const char *kv[][2] = {
-      {"gt.backend", "log"},           {"gt.sample_every", "1000"},
-      {"gt.alloc_sample_every", "64"}, {"gt.batch_max", "5"},
-      {"gt.batch_window_ms", "250"},   {"gt.group_by", "site"},
-      {"gt.rate_per_minute", "0.5"},   {"gt.daily_cap", "0"},
-      {"gt.template", "{count} gone"}, {"gt.template_single", "{name} gone"},
-      {"gt.spool_dir", "/tmp/sp"},     {"gt.queue_capacity", "16"},
-      {"gt.retry_max", "0"},           {"gt.timeout_ms", "1"},
-      {"gt.alloc_mechanism", "finalizer"}, {"gt.track_age", "yes"},
-      {"log.path", "/tmp/x.log"},      {"log.format", "json"},
+      {"gt.backend", "log"},
+      {"gt.sample_every", "1000"},
+      {"gt.alloc_sample_every", "64"},
+      {"gt.batch_max", "5"},
+      {"gt.batch_window_ms", "250"},
+      {"gt.group_by", "site"},
+      {"gt.rate_per_minute", "0.5"},
+      {"gt.daily_cap", "0"},
+      {"gt.template", "{count} gone"},
+      {"gt.template_single", "{name} gone"},
+      {"gt.spool_dir", "/tmp/sp"},
+      {"gt.queue_capacity", "16"},
+      {"gt.retry_max", "0"},
+      {"gt.timeout_ms", "1"},
+      {"gt.alloc_mechanism", "finalizer"},
+      {"gt.track_age", "yes"},
+      {"log.path", "/tmp/x.log"},
+      {"log.format", "json"},
   };
   for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
     cr_assert_eq(gt_options_set(o, kv[i][0], kv[i][1]), 0, "%s", kv[i][0]);
@@ -150,8 +159,10 @@ Test(config, bad_values_fail_naming_the_key) {
   expect_error("GT_SAMPLE_EVERY", "abc", GT_EINVAL, "gt.sample_every");
   expect_error("GT_SAMPLE_EVERY", "0", GT_EINVAL, "out of range");
   expect_error("GT_SAMPLE_EVERY", "-3", GT_EINVAL, "gt.sample_every");
-  expect_error("GT_SAMPLE_EVERY", "12x", GT_EINVAL, "environment GT_SAMPLE_EVERY");
-  expect_error("GT_ALLOC_SAMPLE_EVERY", "0", GT_EINVAL, "gt.alloc_sample_every");
+  expect_error("GT_SAMPLE_EVERY", "12x", GT_EINVAL,
+               "environment GT_SAMPLE_EVERY");
+  expect_error("GT_ALLOC_SAMPLE_EVERY", "0", GT_EINVAL,
+               "gt.alloc_sample_every");
   expect_error("GT_BATCH_MAX", "0", GT_EINVAL, "gt.batch_max");
   expect_error("GT_BATCH_WINDOW_MS", "soon", GT_EINVAL, "gt.batch_window_ms");
   expect_error("GT_GROUP_BY", "colour", GT_EINVAL, "gt.group_by");
@@ -225,7 +236,8 @@ Test(config, set_rejects_unknown_key_and_null_resets) {
   gt_config c;
   cr_assert_eq(gt__config_build(o, &c), 0);
   cr_assert_eq(c.batch_max, 100);
-  cr_assert_eq(gt__config_u64(&c, "sms.max_segments", 0, 1, 10, &(uint64_t){0}), 0);
+  cr_assert_eq(gt__config_u64(&c, "sms.max_segments", 0, 1, 10, &(uint64_t){0}),
+               0);
   gt__config_free(&c);
   gt_options_free(o);
 }

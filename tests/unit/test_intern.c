@@ -39,8 +39,7 @@ Test(intern, many_sites_cross_chunks) {
   for (int i = 0; i < 5000; i++) {
     uint32_t id = gt__intern_site("Many", "many.c", i);
     cr_assert_neq(id, 0);
-    if (!first)
-      first = id;
+    if (!first) first = id;
     last = id;
   }
   cr_assert_eq(last - first, 4999);

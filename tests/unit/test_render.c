@@ -21,7 +21,8 @@ Test(render, single_object_uses_the_seed_sentence) {
   add(&b, GT_GROUP_NAME, gt__intern_site("Thing One", NULL, 0), 1, 24, true);
   gt_config c = cfg(NULL, NULL);
   char *t = gt__render(&c, &b);
-  cr_assert_str_eq(t, "The object with name Thing One is being removed from memory!");
+  cr_assert_str_eq(
+      t, "The object with name Thing One is being removed from memory!");
   free(t);
   gt__batch_free(&b);
 }
@@ -46,7 +47,8 @@ Test(render, batch_summary_with_counts_and_sites) {
 Test(render, group_by_none_and_site) {
   gt_batch b;
   gt__batch_init(&b);
-  uint32_t s1 = gt__intern_site("A", "a.c", 1), s2 = gt__intern_site("A", "a.c", 2);
+  uint32_t s1 = gt__intern_site("A", "a.c", 1),
+           s2 = gt__intern_site("A", "a.c", 2);
   add(&b, GT_GROUP_SITE, s1, 2, 0, false);
   add(&b, GT_GROUP_SITE, s2, 3, 0, false);
   gt__batch_sort(&b);
@@ -69,7 +71,8 @@ Test(render, placeholders_and_escapes) {
   gt__batch_init(&b);
   add(&b, GT_GROUP_NAME, gt__intern_site("Big", "big.c", 7), 2, 3000000, true);
   b.seq = 9;
-  gt_config c = cfg("{{x}} {count} {name} {bytes} {site} {sampled} {freed} {batch}", NULL);
+  gt_config c = cfg(
+      "{{x}} {count} {name} {bytes} {site} {sampled} {freed} {batch}", NULL);
   char *t = gt__render(&c, &b);
   cr_assert_str_eq(t, "{x}} 2 Big 3,000,000 big.c:7 1 0 9");
   free(t);
@@ -93,7 +96,8 @@ Test(render, template_check_names_the_key) {
   cr_assert_eq(gt__render_check("gt.template", "{cuont}"), -GT_EINVAL);
   cr_assert(strstr(gt_last_error(), "gt.template"));
   cr_assert(strstr(gt_last_error(), "{cuont}"));
-  cr_assert_eq(gt__render_check("gt.template_single", "oops {name"), -GT_EINVAL);
+  cr_assert_eq(gt__render_check("gt.template_single", "oops {name"),
+               -GT_EINVAL);
 }
 
 Test(render, fmt_count) {

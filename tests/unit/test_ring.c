@@ -57,8 +57,7 @@ Test(ring, concurrent_producers_lose_nothing_and_keep_order) {
   uint64_t next[PRODUCERS] = {0}, total = 0;
   gt_event ev;
   while (total < (uint64_t)PRODUCERS * PER_PRODUCER) {
-    if (!gt__ring_pop(r, &ev))
-      continue;
+    if (!gt__ring_pop(r, &ev)) continue;
     cr_assert_lt(ev.site, PRODUCERS);
     cr_assert_eq(ev.size, next[ev.site], "producer %u out of order", ev.site);
     next[ev.site]++;
