@@ -647,6 +647,32 @@ static void *e2e_alloc_thread(void *arg) {
   return NULL;
 }
 
+/* Ends a result line: gt's counters (st NULL: none), then closes stdout so
+ * the driver has the result even if shutdown hangs, then shuts gt down. */
+static void finish_json(const gt_stats *st) {
+  if (st)
+    printf(",\"gt\":{\"allocated\":%llu,\"tracked\":%llu,\"collected\":%llu,"
+           "\"estimated\":%llu,\"sampled\":%llu,\"batches\":%llu,"
+           "\"sent\":%llu,\"failed\":%llu,\"retried\":%llu,"
+           "\"spooled\":%llu,\"lost\":%llu,\"held\":%llu,"
+           "\"overflowed\":%llu,\"bytes\":%llu}",
+           (unsigned long long)st->allocated, (unsigned long long)st->tracked,
+           (unsigned long long)st->collected, (unsigned long long)st->estimated,
+           (unsigned long long)st->sampled, (unsigned long long)st->batches,
+           (unsigned long long)st->sent, (unsigned long long)st->failed,
+           (unsigned long long)st->retried, (unsigned long long)st->spooled,
+           (unsigned long long)st->lost, (unsigned long long)st->held,
+           (unsigned long long)st->overflowed, (unsigned long long)st->bytes);
+  printf("}\n");
+  fclose(stdout);
+  if (st) {
+    int rc = gt_shutdown(10000);
+    if (rc != 0)
+      fprintf(stderr, "gt-bench child: gt_shutdown: %s (%s)\n", gt_strerror(rc),
+              gt_last_error());
+  }
+}
+
 static int run_e2e(const char *mode, int rep, const bench_params *p) {
   bool gt = strcmp(mode, "gt") == 0;
   if (!gt && strcmp(mode, "seed") != 0) die("e2e: modes are gt and seed");
@@ -776,27 +802,8 @@ static int run_e2e(const char *mode, int rep, const bench_params *p) {
          (unsigned long long)tl.unparsed, gt ? BENCH_E2E_RATE : 0, window,
          gt ? allowance : 0.0, (double)n / wall, (double)n / (t_reported - t0),
          (double)n / wall);
-  if (gt) {
-    printf(",\"gt\":{\"allocated\":%llu,\"tracked\":%llu,\"collected\":%llu,"
-           "\"sampled\":%llu,\"batches\":%llu,\"sent\":%llu,\"failed\":%llu,"
-           "\"retried\":%llu,\"spooled\":%llu,\"lost\":%llu,\"held\":%llu,"
-           "\"overflowed\":%llu,\"bytes\":%llu}",
-           (unsigned long long)st.allocated, (unsigned long long)st.tracked,
-           (unsigned long long)st.collected, (unsigned long long)st.sampled,
-           (unsigned long long)st.batches, (unsigned long long)st.sent,
-           (unsigned long long)st.failed, (unsigned long long)st.retried,
-           (unsigned long long)st.spooled, (unsigned long long)st.lost,
-           (unsigned long long)st.held, (unsigned long long)st.overflowed,
-           (unsigned long long)st.bytes);
-  }
-  printf("}\n");
-  fclose(stdout);
-  if (gt) {
-    int rc = gt_shutdown(10000);
-    if (rc != 0)
-      fprintf(stderr, "gt-bench child: gt_shutdown: %s (%s)\n", gt_strerror(rc),
-              gt_last_error());
-  } else {
+  finish_json(gt ? &st : NULL);
+  if (!gt) {
     curl_easy_cleanup(g_seed_curl);
     curl_slist_free_all(seed_hdrs);
     curl_global_cleanup();
@@ -940,26 +947,6 @@ int bench_child(const char *workload, const char *mode, int rep,
       (unsigned long long)reported_in_run, (unsigned long long)reported_first,
       (unsigned long long)last, collections, final_s,
       (double)reported_in_run / wall, (unsigned long long)st.sent);
-  if (gt) {
-    printf(",\"gt\":{\"allocated\":%llu,\"tracked\":%llu,\"collected\":%llu,"
-           "\"estimated\":%llu,\"sampled\":%llu,\"batches\":%llu,"
-           "\"sent\":%llu,\"failed\":%llu,\"held\":%llu,\"overflowed\":%llu,"
-           "\"bytes\":%llu}",
-           (unsigned long long)st.allocated, (unsigned long long)st.tracked,
-           (unsigned long long)st.collected, (unsigned long long)st.estimated,
-           (unsigned long long)st.sampled, (unsigned long long)st.batches,
-           (unsigned long long)st.sent, (unsigned long long)st.failed,
-           (unsigned long long)st.held, (unsigned long long)st.overflowed,
-           (unsigned long long)st.bytes);
-  }
-  printf("}\n");
-  /* close stdout so the driver has the result even if shutdown hangs */
-  fclose(stdout);
-  if (gt) {
-    int rc = gt_shutdown(10000);
-    if (rc != 0)
-      fprintf(stderr, "gt-bench child: gt_shutdown: %s (%s)\n", gt_strerror(rc),
-              gt_last_error());
-  }
+  finish_json(gt ? &st : NULL);
   return ok ? 0 : 1;
 }
