@@ -244,6 +244,8 @@ json_t *gt__batch_json(const gt_batch *b) {
   json_object_set_new(o, "sampled", json_integer((json_int_t)b->sampled));
   json_object_set_new(o, "bytes", json_integer((json_int_t)b->bytes));
   json_object_set_new(o, "merged", json_integer(b->merged));
+  /* objects that came as counts only (the ring was full): no size, no age */
+  json_object_set_new(o, "overflowed", json_integer((json_int_t)b->overflow));
   json_object_set_new(o, "first_ms", json_integer(b->first_wall_ms));
   json_object_set_new(o, "last_ms", json_integer(b->last_wall_ms));
   json_object_set_new(o, "groups", groups);

@@ -198,6 +198,8 @@ Test(collect, tiny_ring_overflows_but_counts_stay_exact) {
                (unsigned long long)st.overflowed);
   cr_assert_gt(st.overflowed, 0, "the ring of 16 must have overflowed");
   json_t *r = gt_test_records();
+  cr_assert_eq(gt_test_sum(r, "overflowed"), (long long)st.overflowed,
+               "records say how many objects came as counts only");
   cr_assert_eq(gt_test_named(r, "Flood"), 100000);
   cr_assert_eq(gt_test_named(r, "Flood2"), 100000);
   json_decref(r);
