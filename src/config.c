@@ -341,11 +341,9 @@ static int fill_core(gt_config *c) {
 int gt__config_build(const gt_options *opts, gt_config *out) {
   memset(out, 0, sizeof *out);
   gt_options *env_file = gt_options_new();
-  const char **origin = calloc(NKEYS, sizeof *origin);
-  char(*env_origin)[96] = calloc(NKEYS, sizeof *env_origin);
   out->values = calloc(NKEYS, sizeof(char *));
   int rc = 0;
-  if (!env_file || !origin || !env_origin || !out->values) {
+  if (!env_file || !out->values) {
     rc = gt__fail(GT_ENOMEM, "out of memory");
     goto done;
   }
@@ -357,12 +355,12 @@ int gt__config_build(const gt_options *opts, gt_config *out) {
       v = env_file->file[i].value, o = env_file->file[i].origin;
     if (opts && opts->file[i].value)
       v = opts->file[i].value, o = opts->file[i].origin;
-    char name[80];
+    char name[80], env_origin[96];
     env_name(keys[i].key, name, sizeof name);
     const char *e = getenv(name);
     if (e) {
-      snprintf(env_origin[i], sizeof env_origin[i], "environment %.80s", name);
-      v = e, o = env_origin[i];
+      snprintf(env_origin, sizeof env_origin, "environment %.80s", name);
+      v = e, o = env_origin;
     }
     if (opts && opts->set[i].value)
       v = opts->set[i].value, o = opts->set[i].origin;
@@ -373,13 +371,10 @@ int gt__config_build(const gt_options *opts, gt_config *out) {
       rc = gt__fail(GT_ENOMEM, "out of memory");
       goto done;
     }
-    origin[i] = o;
   }
   rc = fill_core(out);
 done:
   gt_options_free(env_file);
-  free(origin);
-  free(env_origin);
   if (rc) gt__config_free(out);
   return rc;
 }
