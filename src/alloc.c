@@ -45,7 +45,8 @@ static size_t extra_byte; /* 1 when bdwgc pads requests for interior ptrs */
 static _Atomic enum gt_mechanism mechanism = GT_MECH_DISCLAIM;
 static _Atomic uint64_t alloc_every = 1;
 static _Atomic bool track_age;
-static _Atomic bool ready; /* setup_kinds has run */
+static _Atomic bool ready;      /* setup_kinds has run */
+static _Atomic bool kinds_used; /* an object of our kinds was handed out */
 static _Atomic uint64_t walk_req, walk_done;
 static GC_on_collection_event_proc prev_event_proc;
 
@@ -334,17 +335,15 @@ static void *alloc_obj(size_t size, uint32_t site, bool atomic, int track,
              GT_MECH_FINALIZER;
   void *p = NULL;
   size_t slot = 0, granules = (size + hdr + 15) / 16;
-  if (fin) {
-    p = atomic ? GC_MALLOC_ATOMIC(req) : GC_MALLOC(req);
-  } else if (granules <= TL_CLASSES) {
-    p = tl_alloc(granules, atomic, &slot);
-  }
+  if (!fin && granules <= TL_CLASSES) p = tl_alloc(granules, atomic, &slot);
   if (!p) {
-    if (!fin) p = GC_generic_malloc(req, atomic ? kind_atomic : kind_ptr);
+    p = fin ? (atomic ? GC_MALLOC_ATOMIC(req) : GC_MALLOC(req))
+            : GC_generic_malloc(req, atomic ? kind_atomic : kind_ptr);
     if (!p) return NULL;
-    slot = 0;
+    slot = GC_size(p);
   }
-  if (!slot) slot = GC_size(p);
+  if (!fin && !atomic_load_explicit(&kinds_used, memory_order_relaxed))
+    atomic_store_explicit(&kinds_used, true, memory_order_relaxed);
   if (fin && atomic)
     memset(p, 0, slot); /* gt_malloc_atomic memory is zeroed in every mode */
   uint64_t *hp = header_of(p, slot);
@@ -458,11 +457,17 @@ size_t gt__collect_inner(void) {
   gt__pipeline_sync(-1);
   gt__pipeline_stats(&before);
   pthread_once(&once, setup_kinds);
-  uint64_t want = atomic_fetch_add(&walk_req, 1) + 1;
-  /* A collection started by another thread may consume the request before
-   * ours marks; one more full collection then settles it. */
-  for (int i = 0; i < 3 && atomic_load(&walk_done) < want; i++)
+  /* The walk costs a pass over the heap: only when our kinds hold objects
+   * (not for gt_watch or the finalizer mechanism alone). */
+  if (atomic_load(&kinds_used)) {
+    uint64_t want = atomic_fetch_add(&walk_req, 1) + 1;
+    /* A collection started by another thread may consume the request
+     * before ours marks; one more full collection then settles it. */
+    for (int i = 0; i < 3 && atomic_load(&walk_done) < want; i++)
+      GC_gcollect();
+  } else {
     GC_gcollect();
+  }
   while (GC_should_invoke_finalizers())
     GC_invoke_finalizers();
   gt__pipeline_sync(-1);
