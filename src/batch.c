@@ -141,7 +141,8 @@ int gt__batch_add(gt_batch *b, enum gt_group_by by, const gt_event *ev,
     if (b->nsamples < GT_BATCH_MAX_SAMPLES)
       b->samples[b->nsamples++] = (gt_sample){.site = ev->site,
                                               .aged = aged,
-                                              .size = ev->size,
+                                              /* ev->size is the run's */
+                                              .size = ev->size / n,
                                               .age_gcs = age_gcs,
                                               .age_ms = age_ms};
   }
