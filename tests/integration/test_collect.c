@@ -64,7 +64,8 @@ Test(collect, sample_every_1000_gives_exactly_10_notifications) {
   json_t *r = gt_test_records();
   cr_assert_eq(gt_test_sum(r, "collected"), 10000);
   cr_assert_eq(gt_test_sum(r, "sampled"), 10);
-  json_t *smp = json_array_get(json_object_get(json_array_get(r, 0), "samples"), 0);
+  json_t *smp =
+      json_array_get(json_object_get(json_array_get(r, 0), "samples"), 0);
   cr_assert_eq(json_integer_value(json_object_get(smp, "size")),
                (long long)sizeof(thing), "a sample is one object");
   json_decref(r);
