@@ -216,7 +216,8 @@ json_t *gt__batch_json(const gt_batch *b) {
     json_object_set_new(o, "count",
                         json_integer((json_int_t)(g->count * b->scale)));
     json_object_set_new(o, "freed", json_integer((json_int_t)g->freed));
-    json_object_set_new(o, "bytes", json_integer((json_int_t)g->bytes));
+    json_object_set_new(o, "bytes",
+                        json_integer((json_int_t)(g->bytes * b->scale)));
     if (g->age_ms.n) {
       json_object_set_new(o, "age_ms", ages_json(&g->age_ms));
       json_object_set_new(o, "age_gcs", ages_json(&g->age_gcs));
@@ -243,14 +244,21 @@ json_t *gt__batch_json(const gt_batch *b) {
   json_object_set_new(o, "estimated", json_boolean(b->scale > 1));
   json_object_set_new(o, "freed", json_integer((json_int_t)b->freed));
   json_object_set_new(o, "sampled", json_integer((json_int_t)b->sampled));
-  json_object_set_new(o, "bytes", json_integer((json_int_t)b->bytes));
+  json_object_set_new(o, "bytes",
+                      json_integer((json_int_t)(b->bytes * b->scale)));
   json_object_set_new(o, "merged", json_integer(b->merged));
   /* objects that came as counts only (the ring was full): no size, no age */
   json_object_set_new(o, "overflowed", json_integer((json_int_t)b->overflow));
   json_object_set_new(o, "first_ms", json_integer(b->first_wall_ms));
   json_object_set_new(o, "last_ms", json_integer(b->last_wall_ms));
   json_object_set_new(o, "groups", groups);
+  /* Details are kept for the first GT_BATCH_MAX_SAMPLES sampled objects
+   * that came with them; the rest are counted in "sampled" only. */
   json_object_set_new(o, "samples", samples);
+  json_object_set_new(o, "samples_omitted",
+                      json_integer((json_int_t)(b->sampled > b->nsamples
+                                                    ? b->sampled - b->nsamples
+                                                    : 0)));
   return o;
 }
 

@@ -43,6 +43,7 @@ static const key_def keys[] = {
     {"gt.timeout_ms", K_U64, "10000", NULL, 1, 3600000},
     {"gt.alloc_mechanism", K_ENUM, "disclaim", "disclaim|finalizer", 0, 0},
     {"gt.track_age", K_BOOL, "false", NULL, 0, 0},
+    {"gt.collect_wait_ms", K_U64, "3000", NULL, 0, 3600000},
     {"log.path", K_STR, "-", NULL, 0, 0},
     {"log.format", K_ENUM, "text", "text|json", 0, 0},
     {"sms.base_url", K_STR, NULL, NULL, 0, 0},
@@ -236,6 +237,12 @@ static int parse_enum(const key_def *k, const char *v, const char *origin,
   return bad(k, origin, why, v);
 }
 
+static bool has_control(const char *v) {
+  for (; *v; v++)
+    if ((unsigned char)*v < 0x20 || *v == 0x7f) return true;
+  return false;
+}
+
 static int check_value(const key_def *k, const char *v, const char *origin) {
   uint64_t u;
   int e;
@@ -257,8 +264,10 @@ static int check_value(const key_def *k, const char *v, const char *origin) {
     return 0;
   }
   default:
-    if (strpbrk(v, "\r\n"))
-      return bad(k, origin, "contains a line break", NULL);
+    if (has_control(v))
+      return bad(k, origin, "contains a line break or control character", NULL);
+    if (!gt__utf8_valid(v, strlen(v)))
+      return bad(k, origin, "is not valid UTF-8", NULL);
     return 0;
   }
 }
@@ -324,6 +333,7 @@ static int fill_core(gt_config *c) {
   c->mechanism = (enum gt_mechanism)enum_of(c, "gt.alloc_mechanism");
   const char *t = val(c, "gt.track_age");
   c->track_age = !strcmp(t, "true") || !strcmp(t, "1") || !strcmp(t, "yes");
+  c->collect_wait_ms = u64_of(c, "gt.collect_wait_ms");
   int i = key_index("gt.spool_dir");
   if (!c->values[i] && !(c->values[i] = default_spool_dir()))
     return gt__fail(GT_ENOMEM, "out of memory");
@@ -377,6 +387,17 @@ done:
   gt_options_free(env_file);
   if (rc) gt__config_free(out);
   return rc;
+}
+
+gt_config *gt__config_ref(gt_config *c) {
+  atomic_fetch_add(&c->refs, 1);
+  return c;
+}
+
+void gt__config_unref(gt_config *c) {
+  if (!c || atomic_fetch_sub(&c->refs, 1) != 1) return;
+  gt__config_free(c);
+  free(c);
 }
 
 void gt__config_free(gt_config *c) {

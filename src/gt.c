@@ -1,80 +1,49 @@
-/* Lifecycle: gt_init, gt_shutdown, gt_collect, gt_flush, stats, errors. */
+/* The lifecycle: one state machine that every public entry consults.
+ *
+ *   STOPPED --gt_init--> RUNNING --gt_shutdown--> STOPPING --> STOPPED
+ *
+ * gt_init and gt_shutdown hold `life` for their whole run; gt_collect and
+ * gt_flush never wait for it (a shutdown in progress must not block them
+ * beyond their own bounds): they ask the worker, whose answers are bounded
+ * by deadlines and know when it has stopped. Objects are tracked and
+ * counted in every state; only delivery needs RUNNING. */
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#include <gc.h>
 
 #include "gt_internal.h"
 
-#define GT_INITIAL_HEAP (4u << 20)
+enum state { STOPPED, RUNNING, STOPPING };
 
-static _Thread_local char last_error[512];
 static pthread_mutex_t life = PTHREAD_MUTEX_INITIALIZER;
-static bool initialized, atexit_done;
-static gt_config config;
-static uint64_t base_allocated, base_tracked; /* stats count from gt_init */
+static enum state state; /* under life */
+static bool atexit_done;
+static gt_config *config; /* under life */
+static gt_sink *sinks[GT_MAX_SINKS];
+static int nsinks;
+static _Atomic int64_t collect_wait_ms = 3000;
+static _Atomic int64_t exit_timeout_ms = 10000;
+#define SPOOL_RESERVE_MS 500 /* of gt_shutdown's time, to spool at the end */
 
-int gt__fail(int code, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(last_error, sizeof last_error, fmt, ap);
-  va_end(ap);
-  return -code;
-}
-
-void gt__clear_error(void) {
-  last_error[0] = 0;
-}
-
-void gt__warn(const char *fmt, ...) {
-  char buf[600];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  fprintf(stderr, "gt: %s\n", buf);
-}
-
-static int64_t clock_ms(clockid_t id) {
-  struct timespec ts;
-  clock_gettime(id, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t gt__now_ms(void) {
-  return clock_ms(CLOCK_MONOTONIC);
-}
-
-int64_t gt__wall_ms(void) {
-  return clock_ms(CLOCK_REALTIME);
-}
-
-const char *gt_last_error(void) {
-  return last_error;
-}
+/* Error codes, their names and messages: one list. */
+#define GT_ERRORS(X)                                                           \
+  X(GT_OK, "success")                                                          \
+  X(GT_EINVAL, "invalid argument or configuration")                            \
+  X(GT_ENOMEM, "out of memory")                                                \
+  X(GT_ESTATE, "not initialised, or already initialised")                      \
+  X(GT_EBACKEND, "backend not available")                                      \
+  X(GT_ESEND, "delivery failed")                                               \
+  X(GT_ETIMEDOUT, "timed out")                                                 \
+  X(GT_EIO, "I/O error")
 
 const char *gt_strerror(int err) {
   switch (err < 0 ? -err : err) {
-  case GT_OK:
-    return "success";
-  case GT_EINVAL:
-    return "invalid argument or configuration";
-  case GT_ENOMEM:
-    return "out of memory";
-  case GT_ESTATE:
-    return "not initialised, or already initialised";
-  case GT_EBACKEND:
-    return "backend not available";
-  case GT_ESEND:
-    return "delivery failed";
-  case GT_ETIMEDOUT:
-    return "timed out";
-  case GT_EIO:
-    return "I/O error";
+#define CASE(code, msg)                                                        \
+  case code:                                                                   \
+    return msg;
+    GT_ERRORS(CASE)
+#undef CASE
   default:
     return "unknown error";
   }
@@ -82,7 +51,7 @@ const char *gt_strerror(int err) {
 
 static void fork_prepare(void) {
   pthread_mutex_lock(&life);
-  gt__pipeline_fork(GT_FORK_PREPARE);
+  gt__worker_fork(GT_FORK_PREPARE);
   gt__alloc_fork(GT_FORK_PREPARE);
   gt__intern_fork(GT_FORK_PREPARE);
 }
@@ -90,93 +59,184 @@ static void fork_prepare(void) {
 static void fork_parent(void) {
   gt__intern_fork(GT_FORK_PARENT);
   gt__alloc_fork(GT_FORK_PARENT);
-  gt__pipeline_fork(GT_FORK_PARENT);
+  gt__worker_fork(GT_FORK_PARENT);
   pthread_mutex_unlock(&life);
 }
 
+/* The child has none of gt's threads; its sinks' connections are the
+ * parent's and are dropped without a word on them. It counts its objects
+ * and may gt_init a pipeline of its own. */
 static void fork_child(void) {
   gt__intern_fork(GT_FORK_CHILD);
   gt__alloc_fork(GT_FORK_CHILD);
-  gt__pipeline_fork(GT_FORK_CHILD);
-  initialized = false; /* the child may gt_init a pipeline of its own */
+  gt__worker_fork(GT_FORK_CHILD);
+  gt__emit_fork_child();
+  gt__stats_fork_child();
+  nsinks = 0;
+  config = NULL;
+  state = STOPPED;
   pthread_mutex_unlock(&life);
 }
 
 static void at_exit(void) {
-  gt_shutdown((int)(config.timeout_ms ? config.timeout_ms : 10000));
+  gt_shutdown((int)atomic_load(&exit_timeout_ms));
+}
+
+/* Opens one sink per backend of gt.backend; on failure closes them. */
+static int open_sinks(gt_config *cfg, bool spool_ok) {
+  char list[256];
+  snprintf(list, sizeof list, "%s", cfg->backend);
+  int rc = 0;
+  nsinks = 0;
+  for (char *save, *t = strtok_r(list, ", ", &save); t && !rc;
+       t = strtok_r(NULL, ", ", &save)) {
+    if (nsinks == GT_MAX_SINKS)
+      rc = gt__fail(GT_EINVAL, "gt.backend: at most %d backends", GT_MAX_SINKS);
+    else
+      rc = gt__sink_open(gt__backend_find(t), cfg, spool_ok, &sinks[nsinks]);
+    if (!rc) nsinks++;
+  }
+  if (rc) {
+    for (int i = 0; i < nsinks; i++) {
+      gt__sink_stop(sinks[i]);
+      gt__sink_close(sinks[i], gt__now_ms() + 1000);
+    }
+    nsinks = 0;
+  }
+  return rc;
+}
+
+/* An insecure spool directory is refused; one that cannot be used is a
+ * warning (what cannot be delivered is then counted as lost). */
+static int prepare_spool(const gt_config *cfg, bool *ok) {
+  int rc = gt__spool_prepare(cfg->spool_dir);
+  *ok = rc == 0;
+  if (rc == -GT_EINVAL) return rc;
+  if (rc) gt__warn("%s; undelivered messages will be lost", gt_last_error());
+  return 0;
+}
+
+static int start(const gt_options *opts) {
+  int rc;
+  if ((rc = gt__gc_prepare())) return rc;
+  if (!gt__interposed())
+    return gt__fail(GT_ESTATE,
+                    "gt_init: libgc comes before libgt in the link order, so "
+                    "GC_size, GC_free and GC_realloc would not know gt's "
+                    "objects; link libgt first (pkg-config --libs gt and "
+                    "CMake's gt::gt do)");
+  gt_config *cfg = calloc(1, sizeof *cfg);
+  if (!cfg) return gt__fail(GT_ENOMEM, "out of memory");
+  if ((rc = gt__config_build(opts, cfg))) {
+    free(cfg);
+    return rc;
+  }
+  atomic_init(&cfg->refs, 1);
+  bool spool_ok = false;
+  if ((rc = gt__alloc_setup(cfg)) ||
+      (rc = gt__emit_open(cfg->queue_capacity)) ||
+      (rc = prepare_spool(cfg, &spool_ok)) || (rc = open_sinks(cfg, spool_ok)))
+    goto fail;
+  gt__stats_scale(cfg->alloc_sample_every);
+  atomic_store(&collect_wait_ms, (int64_t)cfg->collect_wait_ms);
+  atomic_store(&exit_timeout_ms, (int64_t)cfg->timeout_ms);
+  if ((rc = gt__worker_start(cfg, sinks, nsinks))) {
+    for (int i = 0; i < nsinks; i++) {
+      gt__sink_stop(sinks[i]);
+      gt__sink_close(sinks[i], gt__now_ms() + 1000);
+    }
+    nsinks = 0;
+    goto fail;
+  }
+  config = cfg;
+  return 0;
+fail:
+  gt__config_unref(cfg);
+  return rc;
 }
 
 int gt_init(const gt_options *opts) {
   gt__clear_error();
   pthread_mutex_lock(&life);
-  int rc = 0;
-  if (initialized) {
-    rc = gt__fail(GT_ESTATE, "gt_init: already initialised");
-    goto out;
+  int rc = state == STOPPED
+               ? start(opts)
+               : gt__fail(GT_ESTATE, "gt_init: already initialised (call "
+                                     "gt_shutdown first)");
+  if (rc == 0) {
+    state = RUNNING;
+    if (!atexit_done) {
+      atexit_done = atexit(at_exit) == 0;
+      pthread_atfork(fork_prepare, fork_parent, fork_child);
+    }
   }
-  if (!GC_is_init_called()) GC_INIT();
-  /* bdwgc keeps the end of its last heap mapping in a static that is
-   * scanned as a root; it points at the first block of the previous heap
-   * section and pins whatever object sits there. A heap sized up front
-   * means small programs never grow it, so gt_collect's counts are exact
-   * there (docs/design.md, "Conservative retention"). */
-  if (GC_get_heap_size() < GT_INITIAL_HEAP)
-    GC_expand_hp(GT_INITIAL_HEAP - GC_get_heap_size());
-  gt_config cfg;
-  if ((rc = gt__config_build(opts, &cfg))) goto out;
-  if ((rc = gt__alloc_setup(&cfg))) {
-    gt__config_free(&cfg);
-    goto out;
-  }
-  config = cfg;
-  gt__alloc_counts(&base_allocated, &base_tracked);
-  if ((rc = gt__pipeline_start(&config))) {
-    gt__config_free(&config);
-    goto out;
-  }
-  initialized = true;
-  if (!atexit_done) {
-    atexit_done = atexit(at_exit) == 0;
-    pthread_atfork(fork_prepare, fork_parent, fork_child);
-  }
-out:
   pthread_mutex_unlock(&life);
+  return rc;
+}
+
+/* Stops the sinks by the deadline; a sink still busy then is left to
+ * finish alone (it spools what it still holds). */
+static int stop_sinks(int64_t deadline) {
+  int rc = 0;
+  for (int i = 0; i < nsinks; i++)
+    gt__sink_stop(sinks[i]);
+  for (int i = 0; i < nsinks; i++)
+    if (!gt__sink_close(sinks[i], deadline))
+      rc = gt__fail(GT_ETIMEDOUT, "gt_shutdown: a backend was still busy at "
+                                  "the deadline; it finishes in the "
+                                  "background and spools what it holds");
+  nsinks = 0;
   return rc;
 }
 
 int gt_shutdown(int timeout_ms) {
   pthread_mutex_lock(&life);
-  if (!initialized) {
+  if (state != RUNNING) {
     pthread_mutex_unlock(&life);
-    return -GT_ESTATE;
+    return gt__fail(GT_ESTATE, "gt_shutdown: gt is not running");
   }
+  state = STOPPING;
+  /* The deadline comes first, so that the final collection's batch is
+   * bounded too. Delivery attempts stop a little before it, leaving the
+   * sinks time to spool what they still hold. */
+  int64_t ms = timeout_ms > 0 ? timeout_ms : 0;
+  int64_t reserve = ms / 4 < SPOOL_RESERVE_MS ? ms / 4 : SPOOL_RESERVE_MS;
+  int64_t deadline = gt__now_ms() + ms;
+  gt__delivery_deadline(deadline - reserve);
   /* Objects the program dropped just before exiting are reported too. A
    * thread unknown to the collector must not start a collection. */
-  gt__pipeline_deadline(timeout_ms);
-  if (GC_thread_is_registered()) gt__collect_inner();
-  int rc = gt__pipeline_stop(timeout_ms);
-  initialized = false;
-  uint64_t scale = config.alloc_sample_every;
-  gt__config_free(&config);
-  config.alloc_sample_every = scale; /* gt_get_stats still scales */
+  if (gt__gc_thread_registered()) gt__collect();
+  gt__worker_stop();
+  int rc = stop_sinks(deadline);
+  gt__delivery_deadline(0);
+  gt__config_unref(config);
+  config = NULL;
+  state = STOPPED;
   pthread_mutex_unlock(&life);
   return rc;
 }
 
 int gt_flush(int timeout_ms) {
-  return gt__pipeline_sync(timeout_ms);
+  return gt__worker_sync(gt__now_ms() + (timeout_ms > 0 ? timeout_ms : 0));
 }
 
-void gt_get_stats(gt_stats *out) {
-  memset(out, 0, sizeof *out);
-  gt__pipeline_stats(out);
-  gt__alloc_counts(&out->allocated, &out->tracked);
-  out->allocated -= base_allocated;
-  out->tracked -= base_tracked;
-  uint64_t scale = config.alloc_sample_every ? config.alloc_sample_every : 1;
-  out->estimated = out->collected * scale;
+/* Overwrites the dead part of the stack below us, so that stale copies of
+ * pointers left by earlier calls do not keep dead objects alive when the
+ * collector scans this thread conservatively. Not instrumented: ASan may
+ * move an instrumented array to its "fake stack" on the heap, which would
+ * leave the real stack as it was. */
+static __attribute__((noinline, no_sanitize_address)) void clear_stack(void) {
+  uintptr_t buf[8192]; /* 64 KiB */
+  memset(buf, 0, sizeof buf);
+  __asm__ volatile("" : : "r"(buf) : "memory"); /* keep the memset */
 }
 
-size_t gt_get_name_stats(gt_name_stats *out, size_t cap) {
-  return gt__pipeline_name_stats(out, cap);
+/* Kept tiny: its frame must not cover the caller's dead frames, so that
+ * clear_stack wipes them before the collector scans this stack. */
+size_t gt_collect(void) {
+  clear_stack();
+  size_t n = gt__collect();
+  /* Bounded: a slow server delays delivery, not the caller. */
+  int64_t wait = atomic_load(&collect_wait_ms);
+  if (gt__worker_sync(gt__now_ms() + wait) == -GT_ESTATE) gt__clear_error();
+  return n;
 }

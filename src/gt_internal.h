@@ -12,7 +12,7 @@
 
 #define GT_HIDDEN __attribute__((visibility("hidden")))
 
-/* ---- errors (gt.c) ------------------------------------------------------ */
+/* ---- utilities (util.c) ------------------------------------------------ */
 /* Records a message for gt_last_error() and returns -code. */
 GT_HIDDEN int gt__fail(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -22,11 +22,49 @@ GT_HIDDEN void gt__warn(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 GT_HIDDEN int64_t gt__now_ms(void);  /* CLOCK_MONOTONIC */
 GT_HIDDEN int64_t gt__wall_ms(void); /* CLOCK_REALTIME */
+#include <pthread.h>
+GT_HIDDEN void gt__cond_init(pthread_cond_t *c); /* waits on CLOCK_MONOTONIC */
+GT_HIDDEN void gt__cond_wait_ms(pthread_cond_t *c, pthread_mutex_t *m,
+                                int64_t ms);
+/* A gt thread: all signals blocked, unknown to the collector. */
+GT_HIDDEN int gt__thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
+
+/* Text shown to people (text.c): valid UTF-8, invalid bytes and control
+ * characters escaped as \xHH. The result is malloc'd. */
+GT_HIDDEN bool gt__utf8_valid(const char *s, size_t n);
+GT_HIDDEN char *gt__text_escape(const char *s, size_t n);
 
 enum gt_fork_phase { GT_FORK_PREPARE, GT_FORK_PARENT, GT_FORK_CHILD };
 GT_HIDDEN void gt__intern_fork(enum gt_fork_phase phase);
 GT_HIDDEN void gt__alloc_fork(enum gt_fork_phase phase);
-GT_HIDDEN void gt__pipeline_fork(enum gt_fork_phase phase);
+GT_HIDDEN void gt__worker_fork(enum gt_fork_phase phase);
+
+/* ---- counters (stats.c) ------------------------------------------------- */
+/* Every counter of gt_stats that the pipeline keeps: (ENUM, field). */
+#define GT_COUNTERS(X)                                                         \
+  X(COLLECTED, collected)                                                      \
+  X(FREED, freed)                                                              \
+  X(SAMPLED, sampled)                                                          \
+  X(BATCHES, batches)                                                          \
+  X(SENT, sent)                                                                \
+  X(FAILED, failed)                                                            \
+  X(RETRIED, retried)                                                          \
+  X(SPOOLED, spooled)                                                          \
+  X(REPLAYED, replayed)                                                        \
+  X(LOST, lost)                                                                \
+  X(HELD, held)                                                                \
+  X(OVERFLOWED, overflowed)                                                    \
+  X(BYTES, bytes)
+enum gt_counter {
+#define GT__ENUM(E, field) GT_C_##E,
+  GT_COUNTERS(GT__ENUM)
+#undef GT__ENUM
+      GT_C_COUNT
+};
+GT_HIDDEN void gt__count(enum gt_counter c, uint64_t n);
+GT_HIDDEN uint64_t gt__counter(enum gt_counter c);
+GT_HIDDEN void gt__stats_scale(uint64_t alloc_sample_every);
+GT_HIDDEN void gt__stats_fork_child(void);
 
 /* ---- configuration (config.c) ------------------------------------------- */
 enum gt_group_by { GT_GROUP_NAME, GT_GROUP_SITE, GT_GROUP_NONE };
@@ -52,7 +90,9 @@ typedef struct gt_config {
   uint64_t timeout_ms;
   enum gt_mechanism mechanism;
   bool track_age;
-  char **values; /* indexed like the key table; NULL = unset */
+  uint64_t collect_wait_ms;
+  char **values;    /* indexed like the key table; NULL = unset */
+  _Atomic int refs; /* shared by the pipeline's threads (gt__config_ref) */
 } gt_config;
 
 /* Builds a configuration from defaults, $GT_CONFIG, opts and environment;
@@ -60,6 +100,9 @@ typedef struct gt_config {
  * open(). On error returns -GT_EINVAL with gt_last_error() naming the key. */
 GT_HIDDEN int gt__config_build(const gt_options *opts, gt_config *out);
 GT_HIDDEN void gt__config_free(gt_config *c);
+/* A heap copy shared by threads: ref/unref; the last unref frees it. */
+GT_HIDDEN gt_config *gt__config_ref(gt_config *c);
+GT_HIDDEN void gt__config_unref(gt_config *c);
 /* Value of any key ("sms.to"); NULL when unset or empty. */
 GT_HIDDEN const char *gt__config_get(const gt_config *c, const char *key);
 /* Typed helpers for backends; both fail naming the key. */
@@ -79,22 +122,33 @@ GT_HIDDEN void gt__config_visit(const gt_config *c, gt_config_visit_fn fn,
  * (the worker, the disclaim procedure) need no lock. */
 typedef struct gt_site {
   const char *name;
-  const char *file; /* NULL when allocated without GT_MALLOC */
+  const char *file;     /* NULL when allocated without GT_MALLOC */
+  const char *file_key; /* the program's bytes (file is escaped) */
   int line;
   uint32_t name_id;
   _Atomic uint64_t overflow; /* events lost to a full ring */
-  _Atomic uint64_t overflow_freed;
+  _Atomic uint64_t overflow_bytes, overflow_freed;
   /* totals, written only by the worker, read by gt_get_name_stats */
   _Atomic uint64_t collected, freed, bytes;
 } gt_site;
 
 #define GT_SITE_BITS 20
-#define GT_MAX_SITES ((1u << GT_SITE_BITS) - 1)
+/* Reserved ids at the top, listed only once something is counted there:
+ * "(other sites)" counts sites past the table's limit, "(corrupt header)"
+ * objects whose header the program overwrote (it wrote past GC_size). */
+#define GT_OTHER_SITE ((1u << GT_SITE_BITS) - 1)
+#define GT_CORRUPT_SITE (GT_OTHER_SITE - 1)
+#define GT_FIRST_RESERVED GT_CORRUPT_SITE
 
+/* Never 0: past the table's limit (or out of memory) every new site is
+ * "(other sites)", with a warning once. Names are stored as shown: valid
+ * UTF-8, with invalid bytes and control characters escaped as \xHH. */
 GT_HIDDEN uint32_t gt__intern_site(const char *name, const char *file,
-                                   int line); /* 0 on failure */
-GT_HIDDEN gt_site *gt__site(uint32_t id);     /* lock-free */
-GT_HIDDEN uint32_t gt__site_count(void);
+                                   int line);
+GT_HIDDEN gt_site *gt__site(uint32_t id); /* lock-free */
+GT_HIDDEN bool gt__site_valid(uint32_t id);
+GT_HIDDEN void gt__intern_setup(void);   /* the reserved sites exist after it */
+GT_HIDDEN uint32_t gt__site_count(void); /* regular sites: 1..count */
 GT_HIDDEN const char *gt__name(uint32_t name_id);
 GT_HIDDEN uint32_t gt__name_count(void);
 
@@ -123,8 +177,8 @@ GT_HIDDEN bool gt__ring_push(gt_ring *r, const gt_event *ev);
 GT_HIDDEN bool gt__ring_pop(gt_ring *r, gt_event *ev);
 GT_HIDDEN size_t gt__ring_capacity(const gt_ring *r);
 
-/* Producer entry point (pipeline.c): pushes or counts the overflow.
- * Safe in disclaim and finalizer context. */
+/* ---- GC context: producer side (emit.c), reports (reclaim.c) ----------- */
+/* Safe in disclaim and finalizer context: pushes or counts the overflow. */
 GT_HIDDEN void gt__emit(uint32_t site, int kind, uint64_t size,
                         const uint64_t *birth); /* birth word or NULL */
 /* count collected objects of one site and size (no ages). */
@@ -132,22 +186,56 @@ GT_HIDDEN void gt__emit_run(uint32_t site, uint64_t size, uint16_t count);
 /* The birth word of gt.track_age: GC number (24 bits) and monotonic ms. */
 #define GT_BIRTH_MS_BITS 40
 #define GT_BIRTH_MS_MASK ((1ull << GT_BIRTH_MS_BITS) - 1)
+GT_HIDDEN uint64_t gt__reported(void); /* objects reported collected, ever */
+GT_HIDDEN int gt__emit_open(size_t capacity); /* the ring, at gt_init */
+GT_HIDDEN bool gt__emit_pop(gt_event *ev);    /* the worker only */
+GT_HIDDEN bool gt__emit_take_overflow(void);  /* overflow since last call? */
+GT_HIDDEN void gt__emit_note_overflow(void);  /* look at the counters again */
+GT_HIDDEN void gt__emit_fork_child(void);
 
-/* ---- the pipeline (pipeline.c) ------------------------------------------ */
-GT_HIDDEN int
-gt__pipeline_start(const gt_config *cfg);        /* takes cfg's strings */
-GT_HIDDEN int gt__pipeline_sync(int timeout_ms); /* < 0: no deadline */
-GT_HIDDEN void gt__pipeline_deadline(int timeout_ms);
-GT_HIDDEN int gt__pipeline_stop(int timeout_ms);
-GT_HIDDEN void gt__pipeline_stats(gt_stats *out);
-GT_HIDDEN size_t gt__pipeline_name_stats(gt_name_stats *out, size_t cap);
-
-/* ---- allocation (alloc.c) ----------------------------------------------- */
+/* ---- GC context: allocation and collection (alloc.c, reclaim.c) -------- */
+GT_HIDDEN int gt__gc_prepare(void); /* GC_INIT, mode checks, heap size */
+GT_HIDDEN bool gt__gc_thread_registered(void);
+GT_HIDDEN bool gt__interposed(void); /* libgt's GC_size etc. are in force */
 GT_HIDDEN int gt__alloc_setup(const gt_config *cfg);
+GT_HIDDEN bool gt__alloc_ready(void);
+GT_HIDDEN bool gt__alloc_kinds_used(void);
 GT_HIDDEN void gt__alloc_counts(uint64_t *allocated, uint64_t *tracked);
-GT_HIDDEN void gt__alloc_note_watch(void);
-/* gt_collect without the stack scrub (the caller has done it). */
-GT_HIDDEN size_t gt__collect_inner(void);
+GT_HIDDEN void gt__alloc_count(bool allocated, bool tracked);
+/* A full collection that reports every dead gt object; the number it
+ * reported. Serialised; the caller has scrubbed its stack. */
+GT_HIDDEN size_t gt__collect(void);
+GT_HIDDEN void gt__on_collection_event(int event); /* a GC_EventType */
+
+/* ---- delivery (delivery.c) ---------------------------------------------- */
+#define GT_MAX_SINKS 8
+typedef struct gt_sink gt_sink;
+struct gt_backend_ops;
+/* Opens the backend and starts its thread. cfg is referenced. */
+GT_HIDDEN int gt__sink_open(const struct gt_backend_ops *ops, gt_config *cfg,
+                            bool spool_ok, gt_sink **out);
+struct gt_batch;
+GT_HIDDEN void gt__sink_offer(gt_sink *s,
+                              const struct gt_batch *b); /* copies */
+GT_HIDDEN void gt__sink_mark(gt_sink *s, uint64_t ticket);
+/* 0 once the sink handled ticket (or exited), -GT_ETIMEDOUT at deadline. */
+GT_HIDDEN int gt__sink_wait(gt_sink *s, uint64_t ticket, int64_t deadline);
+GT_HIDDEN void gt__sink_stop(gt_sink *s); /* no more items; finish them */
+/* Waits for the thread until the deadline, else leaves it to finish
+ * alone; drops the caller's reference. True if it finished. */
+GT_HIDDEN bool gt__sink_close(gt_sink *s, int64_t deadline);
+GT_HIDDEN void gt__sink_ref(gt_sink *s);
+GT_HIDDEN void gt__sink_unref(gt_sink *s);
+/* No HTTP transfer runs past this (backend/http.c; 0: none). */
+GT_HIDDEN void gt__http_abort_at(int64_t mono_ms);
+/* gt_shutdown's deadline for every sink (CLOCK_MONOTONIC ms; 0 none). */
+GT_HIDDEN void gt__delivery_deadline(int64_t mono_ms);
+
+/* ---- the worker (worker.c) ---------------------------------------------- */
+GT_HIDDEN int gt__worker_start(gt_config *cfg, gt_sink **sinks, int nsinks);
+/* Counted, closed and delivered (or held/spooled) by the deadline? */
+GT_HIDDEN int gt__worker_sync(int64_t deadline);
+GT_HIDDEN void gt__worker_stop(void);
 
 /* ---- batches (batch.c) -------------------------------------------------- */
 /* Ages of a group's objects: exact extremes, median from a histogram of

@@ -1,10 +1,16 @@
 /* Interning of names and allocation sites.
  *
- * Site records live in fixed chunks that are never freed or moved, so the
- * disclaim procedure and the worker can read them without a lock; only
- * creating a site takes the mutex. gt_malloc avoids even that on the hot
- * path with a small per-thread cache, verified by string comparison because
- * callers may reuse a freed name buffer for another name. */
+ * Site and name records live in fixed chunks that are never freed or
+ * moved, so the collector's context and the worker read them without a
+ * lock; only creating one takes the mutex, and finding one is a hash
+ * lookup (expected O(1)). gt_malloc avoids even that on the hot path with
+ * a small per-thread cache, verified by content because callers may reuse
+ * a freed name buffer for another name.
+ *
+ * Identity is the program's bytes; what is stored for display is the
+ * escaped text (text.c). Past the table's limit every new site is the one
+ * reserved "(other sites)" site, with one warning: counts stay exact,
+ * only their attribution is coarser. */
 #include <link.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -14,23 +20,29 @@
 
 #define CHUNK_BITS 10
 #define CHUNK (1u << CHUNK_BITS)
-#define NCHUNKS ((GT_MAX_SITES >> CHUNK_BITS) + 1)
-#define HASH_BITS 16
+#define NCHUNKS ((GT_OTHER_SITE >> CHUNK_BITS) + 1)
+#define OTHER "(other sites)"
+#define CORRUPT "(corrupt header)"
 
-typedef struct site_node {
-  uint32_t id;
-  struct site_node *next;
-} site_node;
+/* An open-addressing table of ids by hash; grows at half full. */
+typedef struct htab {
+  uint64_t *hash;
+  uint32_t *id; /* 0: empty */
+  size_t cap, n;
+} htab;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static gt_site *_Atomic site_chunks[NCHUNKS];
-static _Atomic uint32_t nsites; /* ids 1..nsites are valid */
-/* Names by id (1-based), in chunks that never move, like the sites. */
+static _Atomic uint32_t nsites; /* ids 1..nsites are valid, and OTHER */
 static const char **_Atomic name_chunks[NCHUNKS];
+static const char **raw_chunks[NCHUNKS]; /* the program's bytes, by name id */
 static _Atomic uint32_t nnames;
-static site_node *buckets[1u << HASH_BITS];
+static htab names, sites;
+static gt_site last_sites[CHUNK]; /* the last chunk: the reserved ids */
+static const char *last_names[CHUNK], *last_raw[CHUNK];
+static bool full_warned;
 
-static uint64_t hash_str(uint64_t h, const char *s) {
+static uint64_t hash_bytes(uint64_t h, const char *s) {
   for (; s && *s; s++)
     h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
   return h;
@@ -40,64 +52,186 @@ static bool same(const char *a, const char *b) {
   return a == b || (a && b && strcmp(a, b) == 0);
 }
 
-static uint32_t intern_name(const char *name) {
-  uint32_t n = atomic_load_explicit(&nnames, memory_order_relaxed);
-  for (uint32_t i = 1; i <= n; i++)
-    if (strcmp(gt__name(i), name) == 0) return i;
-  uint32_t id = n + 1;
-  if (id > GT_MAX_SITES) return 0;
-  const char **chunk = atomic_load_explicit(&name_chunks[id >> CHUNK_BITS],
-                                            memory_order_relaxed);
-  if (!chunk) {
-    if (!(chunk = calloc(CHUNK, sizeof *chunk))) return 0;
-    atomic_store_explicit(&name_chunks[id >> CHUNK_BITS], chunk,
-                          memory_order_release);
+static bool ht_grow(htab *t) {
+  size_t cap = t->cap ? t->cap * 2 : 1024;
+  uint64_t *hash = calloc(cap, sizeof *hash);
+  uint32_t *id = calloc(cap, sizeof *id);
+  if (!hash || !id) {
+    free(hash);
+    free(id);
+    return false;
   }
-  char *copy = strdup(name);
-  if (!copy) return 0;
-  chunk[id & (CHUNK - 1)] = copy;
+  for (size_t i = 0; i < t->cap; i++) {
+    if (!t->id[i]) continue;
+    size_t j = t->hash[i] & (cap - 1);
+    while (id[j])
+      j = (j + 1) & (cap - 1);
+    hash[j] = t->hash[i];
+    id[j] = t->id[i];
+  }
+  free(t->hash);
+  free(t->id);
+  *t = (htab){hash, id, cap, t->n};
+  return true;
+}
+
+typedef bool (*match_fn)(uint32_t id, const void *key);
+
+/* The id stored for a key, or 0 with *slot where it would go. */
+static uint32_t ht_find(htab *t, uint64_t h, match_fn match, const void *key,
+                        size_t *slot) {
+  if (t->cap == 0) return *slot = 0, 0;
+  size_t j = h & (t->cap - 1);
+  for (; t->id[j]; j = (j + 1) & (t->cap - 1))
+    if (t->hash[j] == h && match(t->id[j], key)) return t->id[j];
+  *slot = j;
+  return 0;
+}
+
+static bool ht_add(htab *t, uint64_t h, uint32_t id, match_fn match,
+                   const void *key) {
+  size_t slot = 0;
+  if ((t->n + 1) * 2 > t->cap) {
+    if (!ht_grow(t)) return false;
+  }
+  ht_find(t, h, match, key, &slot);
+  t->hash[slot] = h;
+  t->id[slot] = id;
+  t->n++;
+  return true;
+}
+
+static const char **name_chunk(uint32_t id) {
+  return atomic_load_explicit(&name_chunks[id >> CHUNK_BITS],
+                              memory_order_acquire);
+}
+
+static const char *raw_name(uint32_t id) {
+  return raw_chunks[id >> CHUNK_BITS][id & (CHUNK - 1)];
+}
+
+static bool name_matches(uint32_t id, const void *key) {
+  return strcmp(raw_name(id), key) == 0;
+}
+
+/* Chunks for an id (site and name tables grow together). */
+static bool ensure_chunks(uint32_t id) {
+  uint32_t c = id >> CHUNK_BITS;
+  if (!atomic_load_explicit(&site_chunks[c], memory_order_relaxed)) {
+    gt_site *s = calloc(CHUNK, sizeof *s);
+    if (!s) return false;
+    atomic_store_explicit(&site_chunks[c], s, memory_order_release);
+  }
+  if (!raw_chunks[c] && !(raw_chunks[c] = calloc(CHUNK, sizeof(char *))))
+    return false;
+  if (!atomic_load_explicit(&name_chunks[c], memory_order_relaxed)) {
+    const char **n = calloc(CHUNK, sizeof *n);
+    if (!n) return false;
+    atomic_store_explicit(&name_chunks[c], n, memory_order_release);
+  }
+  return true;
+}
+
+/* A copy for display; the raw copy itself when nothing needs escaping. */
+static const char *display(const char *raw) {
+  size_t n = strlen(raw);
+  if (gt__utf8_valid(raw, n)) {
+    bool plain = true;
+    for (const char *p = raw; *p && plain; p++)
+      plain = (unsigned char)*p >= 0x20 && *p != 0x7f;
+    if (plain) return raw;
+  }
+  return gt__text_escape(raw, n);
+}
+
+static uint32_t intern_name(const char *name, uint64_t h) {
+  size_t slot;
+  uint32_t id = ht_find(&names, h, name_matches, name, &slot);
+  if (id) return id;
+  id = atomic_load_explicit(&nnames, memory_order_relaxed) + 1;
+  if (id >= GT_FIRST_RESERVED || !ensure_chunks(id)) return 0;
+  char *raw = strdup(name);
+  const char *shown = raw ? display(raw) : NULL;
+  if (!raw || !shown || !ht_add(&names, h, id, name_matches, name)) {
+    if (shown != raw) free((void *)shown);
+    free(raw);
+    return 0;
+  }
+  raw_chunks[id >> CHUNK_BITS][id & (CHUNK - 1)] = raw;
+  name_chunk(id)[id & (CHUNK - 1)] = shown;
   atomic_store_explicit(&nnames, id, memory_order_release);
   return id;
 }
 
+typedef struct site_key {
+  uint32_t name_id;
+  const char *file;
+  int line;
+} site_key;
+
+static bool site_matches(uint32_t id, const void *key) {
+  const site_key *k = key;
+  gt_site *s = gt__site(id);
+  return s->line == k->line && s->name_id == k->name_id &&
+         same(s->file_key, k->file);
+}
+
+static uint32_t other_site(void) {
+  if (!full_warned) {
+    full_warned = true;
+    gt__warn("more than %u allocation sites: new ones are counted as \"%s\"",
+             GT_FIRST_RESERVED - 1, OTHER);
+  }
+  return GT_OTHER_SITE;
+}
+
 static uint32_t intern_locked(const char *name, const char *file, int line) {
-  uint64_t h = hash_str(hash_str(0xcbf29ce484222325ull, name), file);
-  h = (h ^ (uint64_t)(unsigned)line) * 0x100000001b3ull;
-  site_node **b = &buckets[h & ((1u << HASH_BITS) - 1)];
-  for (site_node *n = *b; n; n = n->next) {
-    gt_site *s = gt__site(n->id);
-    if (s->line == line && same(s->name, name) && same(s->file, file))
-      return n->id;
-  }
-  uint32_t id = atomic_load_explicit(&nsites, memory_order_relaxed) + 1;
-  if (id > GT_MAX_SITES) return 0;
-  gt_site *chunk = atomic_load_explicit(&site_chunks[id >> CHUNK_BITS],
-                                        memory_order_relaxed);
-  if (!chunk) {
-    chunk = calloc(CHUNK, sizeof *chunk);
-    if (!chunk) return 0;
-    atomic_store_explicit(&site_chunks[id >> CHUNK_BITS], chunk,
-                          memory_order_release);
-  }
-  site_node *node = malloc(sizeof *node);
-  uint32_t name_id = intern_name(name);
+  uint64_t hn = hash_bytes(0xcbf29ce484222325ull, name);
+  uint32_t name_id = intern_name(name, hn);
+  if (!name_id) return other_site();
+  site_key k = {name_id, file, line};
+  uint64_t h =
+      (hash_bytes(hn, file) ^ (uint64_t)(unsigned)line) * 0x100000001b3ull;
+  size_t slot;
+  uint32_t id = ht_find(&sites, h, site_matches, &k, &slot);
+  if (id) return id;
+  id = atomic_load_explicit(&nsites, memory_order_relaxed) + 1;
+  if (id >= GT_FIRST_RESERVED || !ensure_chunks(id)) return other_site();
   char *file_copy = file ? strdup(file) : NULL;
-  if (!node || !name_id || (file && !file_copy)) {
-    free(node);
+  const char *shown = file_copy ? display(file_copy) : NULL;
+  if ((file && (!file_copy || !shown)) ||
+      !ht_add(&sites, h, id, site_matches, &k)) {
+    if (shown != file_copy) free((void *)shown);
     free(file_copy);
-    return 0;
+    return other_site();
   }
-  gt_site *s = &chunk[id & (CHUNK - 1)];
+  gt_site *s = gt__site(id);
   s->name = gt__name(name_id);
-  s->file = file_copy;
+  s->file = shown;
+  s->file_key = file_copy;
   s->line = line;
   s->name_id = name_id;
-  node->id = id;
-  node->next = *b;
-  *b = node;
   atomic_store_explicit(&nsites, id, memory_order_release);
   return id;
 }
+
+static void reserve(uint32_t id, const char *name) {
+  uint32_t i = id & (CHUNK - 1);
+  last_names[i] = last_raw[i] = name;
+  last_sites[i] = (gt_site){.name = name, .name_id = id};
+}
+
+/* The reserved sites live in a static last chunk, so they exist even when
+ * nothing else can be allocated, and before anything is interned. */
+static void init_last(void) {
+  uint32_t c = GT_OTHER_SITE >> CHUNK_BITS;
+  reserve(GT_OTHER_SITE, OTHER);
+  reserve(GT_CORRUPT_SITE, CORRUPT);
+  raw_chunks[c] = last_raw;
+  atomic_store_explicit(&name_chunks[c], last_names, memory_order_release);
+  atomic_store_explicit(&site_chunks[c], last_sites, memory_order_release);
+}
+static pthread_once_t last_once = PTHREAD_ONCE_INIT;
 
 /* Per-thread cache: keyed by the caller's pointers, confirmed by content
  * unless the name is in a read-only segment (a string literal, the usual
@@ -135,6 +269,12 @@ static bool read_only(const char *s) {
 static GT_TLS cache_entry cache[CACHE];
 static GT_TLS cache_entry *last; /* allocation loops hit the same site */
 
+static bool cached_matches(const cache_entry *e, const char *name) {
+  if (e->constant) return true;
+  uint32_t nid = gt__site(e->id)->name_id;
+  return strcmp(raw_name(nid), name) == 0;
+}
+
 /* `file` is __FILE__ (static storage, see gt_malloc_at), so its pointer
  * identifies it; `name` may be a reused buffer, so its content is checked. */
 uint32_t gt__intern_site(const char *name, const char *file, int line) {
@@ -144,15 +284,16 @@ uint32_t gt__intern_site(const char *name, const char *file, int line) {
     return l->id;
   uintptr_t k = ((uintptr_t)name >> 3) ^ (uintptr_t)line;
   cache_entry *e = &cache[(k ^ (k >> 6)) & (CACHE - 1)];
-  if (e->name == name && e->file == file && e->line == line && e->id &&
-      (e->constant || strcmp(gt__site(e->id)->name, name) == 0)) {
+  if (e->id && e->name == name && e->file == file && e->line == line &&
+      cached_matches(e, name)) {
     last = e;
     return e->id;
   }
+  gt__intern_setup();
   pthread_mutex_lock(&lock);
   uint32_t id = intern_locked(name, file, line);
   pthread_mutex_unlock(&lock);
-  if (id) {
+  if (id < GT_FIRST_RESERVED) {
     *e = (cache_entry){name, file, line, id, read_only(name)};
     last = e;
   }
@@ -165,14 +306,21 @@ gt_site *gt__site(uint32_t id) {
   return &chunk[id & (CHUNK - 1)];
 }
 
+bool gt__site_valid(uint32_t id) {
+  return id && (id <= atomic_load_explicit(&nsites, memory_order_acquire) ||
+                (id >= GT_FIRST_RESERVED && id <= GT_OTHER_SITE));
+}
+
+void gt__intern_setup(void) {
+  pthread_once(&last_once, init_last);
+}
+
 uint32_t gt__site_count(void) {
   return atomic_load_explicit(&nsites, memory_order_acquire);
 }
 
 const char *gt__name(uint32_t name_id) {
-  const char **chunk = atomic_load_explicit(&name_chunks[name_id >> CHUNK_BITS],
-                                            memory_order_acquire);
-  return chunk[name_id & (CHUNK - 1)];
+  return name_chunk(name_id)[name_id & (CHUNK - 1)];
 }
 
 uint32_t gt__name_count(void) {

@@ -161,7 +161,7 @@ static void expand(sbuf *s, const char *ph, size_t n, const gt_batch *b) {
   else if (IS("names"))
     put_names(s, b);
   else if (IS("bytes"))
-    puts_(s, gt__fmt_count(b->bytes, buf));
+    put_count(s, b, b->bytes);
   else if (IS("site"))
     puts_(s, top && group_site(top)
                  ? gt__fmt_site(gt__site(group_site(top)), buf, sizeof buf)

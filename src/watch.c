@@ -9,7 +9,7 @@
  * stays reachable exactly as long as the finalizer entry does. */
 #include <gc.h>
 
-#include "gt_internal.h"
+#include "object.h"
 
 typedef struct watch_rec {
   GC_finalization_proc ofn;
@@ -32,12 +32,24 @@ static void GC_CALLBACK on_watched(void *obj, void *cd) {
   if (w->ofn) w->ofn(obj, w->ocd);
 }
 
+/* A gt object already reports itself: watching it renames it (and tracks
+ * it if gt.alloc_sample_every had left it untracked), once. */
+static int rename_gt(void *obj, size_t slot, uint32_t site) {
+  uint64_t *hp = gt__header(obj, slot), h = *hp;
+  if (!(h & H_GT)) return gt__fail(GT_EINVAL, "gt_watch: %p was freed", obj);
+  if (!(h & H_LIVE)) gt__alloc_count(false, true);
+  *hp = (h & ~(H_SITE_MASK << H_SITE_SHIFT)) | H_LIVE |
+        ((uint64_t)site << H_SITE_SHIFT);
+  return 0;
+}
+
 int gt_watch(void *obj, const char *name) {
   if (!obj || GC_base(obj) != obj)
     return gt__fail(GT_EINVAL,
                     "gt_watch: not the start of a bdwgc heap object");
   uint32_t site = gt__intern_site(name, NULL, 0);
-  if (!site) return gt__fail(GT_ENOMEM, "gt_watch: out of memory");
+  size_t slot = gt__gt_slot(obj);
+  if (slot) return rename_gt(obj, slot, site);
   GC_finalization_proc ofn = NULL;
   void *ocd = NULL;
   GC_register_finalizer_no_order(obj, on_watched, tag(site), &ofn, &ocd);
@@ -57,6 +69,6 @@ int gt_watch(void *obj, const char *name) {
     GC_register_finalizer_no_order(obj, on_watched, w, NULL, NULL);
   }
   GC_reachable_here(obj);
-  gt__alloc_note_watch();
+  gt__alloc_count(true, true);
   return 0;
 }

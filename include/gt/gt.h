@@ -70,9 +70,14 @@ GT_EXTERN int gt_options_load_file(gt_options *o, const char *path);
 GT_EXTERN void gt_options_free(gt_options *o);
 
 /* Starts the pipeline. opts may be NULL; it is not kept (free it after).
- * Calls GC_INIT if bdwgc is not initialised yet: call it from main(). */
+ * Calls GC_INIT if bdwgc is not initialised yet: call it from main().
+ * libgt must come before libgc in the link order (pkg-config and CMake
+ * give that order): it makes GC_size, GC_free and GC_realloc work on gt
+ * objects, and gt_init fails if they would not. */
 GT_EXTERN int gt_init(const gt_options *opts);
-/* Drains, delivers or spools, stops the worker. Registered with atexit. */
+/* Runs a last collection, delivers what it can within timeout_ms and
+ * spools the rest; returns within about timeout_ms. Registered with
+ * atexit. Statistics are kept: they count from the first object. */
 GT_EXTERN int gt_shutdown(int timeout_ms);
 
 /* ---- allocation -----------------------------------------------------------
@@ -83,6 +88,12 @@ GT_EXTERN void *gt_calloc(size_t n, size_t size, const char *name);
 GT_EXTERN void *gt_realloc(void *p, size_t size); /* keeps name and site */
 GT_EXTERN char *gt_strdup(const char *s, const char *name);
 GT_EXTERN void gt_free(void *p); /* counted as "freed", not "collected" */
+/* GC_size(p) of a gt object is what the program may use (at least the
+ * size asked for); GC_FREE and GC_REALLOC on it act like gt_free and
+ * gt_realloc. gt_free/gt_realloc of something gt could not have handed
+ * out (freed twice, not a bdwgc object, a pointer inside one) abort with a
+ * message naming the call; of a bdwgc object gt did not allocate, they
+ * free or reallocate it as bdwgc would. */
 
 /* `file` must have static storage, like __FILE__ (GT_MALLOC passes it). */
 GT_EXTERN void *gt_malloc_at(size_t size, const char *name, const char *file,
@@ -100,10 +111,13 @@ GT_EXTERN int gt_watch(void *gc_obj, const char *name);
 /* ---- collection and delivery ---------------------------------------------
  * gt_collect: full collection; every dead gt object is reported (lazy
  * sweeping is forced for gt objects), then waits until the pipeline has
- * rendered and handed the resulting batch to each backend (or the rate
- * limiter held it). Returns the number of objects reported by this run. */
+ * counted them and each backend has delivered, held or spooled the batch —
+ * at most gt.collect_wait_ms (default 3000); delivery then goes on in the
+ * background. Returns the number of objects this call's collection
+ * reported (concurrent calls never count an object twice). */
 GT_EXTERN size_t gt_collect(void);
-/* Delivers everything queued or batched now; 0 or -GT_ETIMEDOUT. */
+/* Delivers everything queued or batched now, waiting at most timeout_ms;
+ * 0, -GT_ETIMEDOUT (delivery goes on) or -GT_ESTATE (not running). */
 GT_EXTERN int gt_flush(int timeout_ms);
 
 typedef struct gt_stats {
@@ -120,9 +134,11 @@ typedef struct gt_stats {
   uint64_t spooled;    /* messages written to the spool */
   uint64_t replayed;   /* spooled messages delivered later */
   uint64_t lost;       /* objects in messages neither sent nor spooled */
-  uint64_t held;       /* batches held by the rate limiter (merged) */
+  uint64_t held;       /* batches merged into a later message (rate
+                          limited, or a backend fell behind) */
   uint64_t overflowed; /* events whose details were lost (ring full) */
   uint64_t bytes;      /* bytes of collected tracked objects */
+  uint64_t estimated_bytes; /* bytes scaled by alloc_sample_every */
 } gt_stats;
 
 GT_EXTERN void gt_get_stats(gt_stats *out);

@@ -28,6 +28,7 @@ struct json_t *gt__message_json(const gt_message *m, struct json_t **owned);
 
 typedef struct gt_send_result {
   bool retryable;      /* timeout, connection error, 5xx, 429 */
+  bool auth_failed;    /* the server refused the credentials (401/403) */
   long retry_after_ms; /* from a Retry-After reply, else -1 */
   char detail[512];    /* server's verdict or error, never a secret */
 } gt_send_result;

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,7 +199,21 @@ static long parse_retry_after(CURL *c) {
   return when > now ? (long)(when - now) * 1000 : 0;
 }
 
+/* gt_shutdown's deadline: no transfer runs past it. */
+static _Atomic int64_t abort_at;
+
+void gt__http_abort_at(int64_t mono_ms) {
+  atomic_store(&abort_at, mono_ms);
+}
+
 int gt__http_perform(gt_http *h, gt_http_reply *r) {
+  int64_t at = atomic_load(&abort_at);
+  long timeout = h->timeout_ms;
+  if (at) {
+    int64_t left = at - gt__now_ms();
+    timeout = left < 1 ? 1 : left < timeout ? (long)left : timeout;
+  }
+  curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, timeout);
   r->status = 0;
   r->retry_after_ms = -1;
   free(r->body);

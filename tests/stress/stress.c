@@ -132,6 +132,8 @@ static void pipeline_threads(void) {
   int rc = gt_init(o);
   gt_options_free(o);
   CHECK(rc == 0, "gt_init: %s", gt_last_error());
+  gt_stats st0; /* statistics count from the start of the process */
+  gt_get_stats(&st0);
   pthread_t a, b; /* registered with the collector, as mutators must be */
   GC_pthread_create(&a, NULL, mutator, "A");
   GC_pthread_create(&b, NULL, mutator, "B");
@@ -141,11 +143,12 @@ static void pipeline_threads(void) {
   gt_stats st;
   gt_get_stats(&st);
   uint64_t freed = 2 * (PER_MUTATOR / 1000);
-  CHECK(st.allocated == 2 * PER_MUTATOR + freed, "allocated %llu",
-        (unsigned long long)st.allocated);
-  CHECK(st.collected == 2 * PER_MUTATOR, "collected %llu",
-        (unsigned long long)st.collected);
-  CHECK(st.freed == freed, "freed %llu", (unsigned long long)st.freed);
+  CHECK(st.allocated - st0.allocated == 2 * PER_MUTATOR + freed,
+        "allocated %llu", (unsigned long long)(st.allocated - st0.allocated));
+  CHECK(st.collected - st0.collected == 2 * PER_MUTATOR, "collected %llu",
+        (unsigned long long)(st.collected - st0.collected));
+  CHECK(st.freed - st0.freed == freed, "freed %llu",
+        (unsigned long long)(st.freed - st0.freed));
   CHECK(gt_shutdown(5000) == 0, "shutdown");
 }
 #endif

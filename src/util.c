@@ -1,0 +1,87 @@
+/* Small utilities every layer uses: the error of the last failed call,
+ * warnings, clocks, and gt's own threads and condition variables. Nothing
+ * here knows about the collector. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "gt_internal.h"
+
+static _Thread_local char last_error[512];
+
+int gt__fail(int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(last_error, sizeof last_error, fmt, ap);
+  va_end(ap);
+  return -code;
+}
+
+void gt__clear_error(void) {
+  last_error[0] = 0;
+}
+
+const char *gt_last_error(void) {
+  return last_error;
+}
+
+void gt__warn(const char *fmt, ...) {
+  char buf[600];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "gt: %s\n", buf);
+}
+
+static int64_t clock_ms(clockid_t id) {
+  struct timespec ts;
+  clock_gettime(id, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t gt__now_ms(void) {
+  return clock_ms(CLOCK_MONOTONIC);
+}
+
+int64_t gt__wall_ms(void) {
+  return clock_ms(CLOCK_REALTIME);
+}
+
+/* Every wait in gt is on CLOCK_MONOTONIC, like every deadline; a default
+ * (realtime) condition variable would see each deadline as long past and
+ * turn an idle wait into a busy loop. */
+void gt__cond_init(pthread_cond_t *c) {
+  pthread_condattr_t a;
+  pthread_condattr_init(&a);
+  pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+  pthread_cond_init(c, &a);
+  pthread_condattr_destroy(&a);
+}
+
+void gt__cond_wait_ms(pthread_cond_t *c, pthread_mutex_t *m, int64_t ms) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  ts.tv_sec += ms / 1000;
+  ts.tv_nsec += (ms % 1000) * 1000000L;
+  if (ts.tv_nsec >= 1000000000L) {
+    ts.tv_sec++;
+    ts.tv_nsec -= 1000000000L;
+  }
+  pthread_cond_timedwait(c, m, &ts);
+}
+
+/* gt's threads take no signal meant for the program (its handlers may
+ * assume one of its own threads) and are unknown to the collector: this
+ * file does not include gc.h, so pthread_create is the real one. */
+int gt__thread_start(pthread_t *t, void *(*fn)(void *), void *arg) {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int rc = pthread_create(t, NULL, fn, arg);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return rc;
+}
