@@ -269,8 +269,8 @@ static int64_t next_timer(gt_sink *s, int64_t now) {
 }
 
 /* The next item, or NULL when a timer is due; *stop once the queue is
- * empty and no more will come. */
-static item *take(gt_sink *s, bool *stop) {
+ * empty and no more will come; *last when it was the last one queued. */
+static item *take(gt_sink *s, bool *stop, bool *last) {
   pthread_mutex_lock(&s->mu);
   if (!s->head && !s->stopping) {
     int64_t wait = next_timer(s, gt__now_ms());
@@ -283,6 +283,7 @@ static item *take(gt_sink *s, bool *stop) {
     if (it->kind == IT_BATCH) s->queued--;
   }
   *stop = !it && s->stopping;
+  *last = !s->head;
   pthread_mutex_unlock(&s->mu);
   return it;
 }
@@ -299,8 +300,8 @@ static void finish(gt_sink *s) {
 
 static void *sink_main(void *arg) {
   gt_sink *s = arg;
-  for (bool stop = false; !stop;) {
-    item *it = take(s, &stop);
+  for (bool stop = false, last; !stop;) {
+    item *it = take(s, &stop, &last);
     if (it && it->kind == IT_BATCH) {
       offer(s, &it->batch);
     } else if (it) {
@@ -317,7 +318,7 @@ static void *sink_main(void *arg) {
     int64_t now = gt__now_ms();
     retry_held(s, now);
     maybe_replay(s, now);
-    if (!it || !s->head) flush_backend(s); /* one flush per burst */
+    if (last) flush_backend(s); /* one flush per burst */
   }
   finish(s);
   unref(s);

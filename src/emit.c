@@ -7,7 +7,8 @@
  * (before gt_init, during and after gt_shutdown) wait there for the next
  * one. A gt_init that asks for another capacity makes a new ring; the old
  * one is retired, never freed (a producer may still be inside a push), and
- * drained by every worker until it is empty. */
+ * drained by every worker; a later gt_init asking for its size again takes
+ * it back. */
 #include <stdatomic.h>
 
 #include <gc.h>
@@ -67,6 +68,11 @@ int gt__emit_open(size_t capacity) {
   while (want < capacity)
     want <<= 1;
   if (r && gt__ring_capacity(r) == want) return 0;
+  for (int i = 0; i < nrings; i++) /* an earlier ring of that size */
+    if (gt__ring_capacity(rings[i]) == want) {
+      atomic_store_explicit(&ring, rings[i], memory_order_release);
+      return 0;
+    }
   if (nrings == MAX_RINGS) {
     gt__warn("gt.queue_capacity: changed too often; keeping %zu",
              gt__ring_capacity(r));

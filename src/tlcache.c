@@ -36,8 +36,8 @@
 #define CAP(g) (GT_HBLK / (GT_GRANULE * (g)))
 #define CLASSES(X)                                                             \
   X(1)                                                                         \
-  X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)  \
-      X(16)
+  X(2)                                                                         \
+  X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16)
 #define PLUS_CAP(g) +CAP(g)
 #define TOTAL_SLOTS (0 CLASSES(PLUS_CAP))
 #define MAX_LIST (GT_HBLK / GT_GRANULE + 1)

@@ -228,12 +228,12 @@ static void *worker(void *arg) {
 
 int gt__worker_start(gt_config *cfg, gt_sink **sinks, int nsinks) {
   pthread_once(&conds_once, init_conds);
-  W.cfg = cfg;
-  W.sinks = sinks;
-  W.nsinks = nsinks;
   gt__batch_init(&W.batch);
   W.sampler = (gt_sampler){.every = cfg->sample_every};
   pthread_mutex_lock(&W.mu);
+  W.cfg = cfg;
+  W.sinks = sinks;
+  W.nsinks = nsinks;
   W.stop = W.exited = false;
   int rc = gt__thread_start(&W.thread, worker, NULL);
   W.running = rc == 0;
