@@ -14,31 +14,6 @@
 #include "torture.h"
 #include "workload.h"
 
-static const char *const fns[TT_NFN] = {"malloc",  "atomic",  "at",
-                                        "calloc",  "realloc", "strdup"};
-
-static unsigned parse_fns(const char *arg, bool *fill_all) {
-  unsigned set = 0;
-  char buf[128];
-  snprintf(buf, sizeof buf, "%s", arg);
-  for (char *save, *t = strtok_r(buf, ",", &save); t;
-       t = strtok_r(NULL, ",", &save)) {
-    if (strcmp(t, "+req") == 0) {
-      *fill_all = false;
-      continue;
-    }
-    int f = 0;
-    while (f < TT_NFN && strcmp(fns[f], t) != 0)
-      f++;
-    if (f == TT_NFN) {
-      fprintf(stderr, "unknown function '%s'\n", t);
-      exit(2);
-    }
-    set |= 1u << f;
-  }
-  return set;
-}
-
 int main(int argc, char **argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: %s THREADS disclaim|finalizer [FUNCTIONS]\n",
@@ -47,7 +22,7 @@ int main(int argc, char **argv) {
   }
   int threads = atoi(argv[1]);
   bool fill_all = true;
-  unsigned set = argc > 3 ? parse_fns(argv[3], &fill_all) : TT_ALL_FNS;
+  unsigned set = argc > 3 ? tt_parse_fns(argv[3], &fill_all) : TT_ALL_FNS;
   tt_watchdog(150);
   GC_INIT();
   tt_presize_heap(64);
@@ -57,7 +32,7 @@ int main(int argc, char **argv) {
    * what multiplies the live set. */
   tt_work w = {
       .threads = threads,
-      .ops = TT_SCALE(240000) / threads,
+      .ops = TT_SCALE(1200000) / threads,
       .ring = 1024,
       .fns = set,
       .sizes = tt_sizes_all,

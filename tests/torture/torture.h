@@ -76,8 +76,7 @@ static inline bool tt_check(bool ok, const char *file, int line,
 /* The exit status of a test: prints the tally. */
 static inline int tt_finish(const char *test) {
   unsigned f = atomic_load(&tt_failed);
-  printf("%s: %u checks passed, %u failed\n", test, atomic_load(&tt_passed),
-         f);
+  printf("%s: %u checks passed, %u failed\n", test, atomic_load(&tt_passed), f);
   fflush(stdout);
   return f ? 1 : 0;
 }
@@ -104,7 +103,8 @@ TT_FN void *tt_watchdog_main(void *arg) {
                    "FAIL watchdog: still running after %d s, during: %s "
                    "(a hang)\n",
                    tt_watch_seconds, atomic_load(&tt_phase));
-  if (n > 0) (void)!write(2, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1);
+  if (n > 0)
+    (void)!write(2, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1);
   _exit(3);
 }
 

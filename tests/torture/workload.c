@@ -6,7 +6,8 @@
 #include "torture.h"
 
 const size_t tt_sizes_all[] = {
-#define S10(b) b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10
+#define S10(b)                                                                 \
+  b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10
     S10(0),   S10(10),  S10(20),  S10(30),  S10(40),  S10(50),  S10(60),
     S10(70),  S10(80),  S10(90),  S10(100), S10(110), S10(120), S10(130),
     S10(140), S10(150), S10(160), S10(170), S10(180), S10(190), S10(200),
@@ -19,6 +20,34 @@ const size_t tt_sizes_all_n = sizeof tt_sizes_all / sizeof *tt_sizes_all;
 static const char *const fn_name[TT_NFN] = {
     "t.malloc", "t.atomic", "t.at", "t.calloc", "t.realloc", "t.strdup"};
 #define CHURN_NAME "t.churn"
+
+unsigned tt_parse_fns(const char *arg, bool *fill_all) {
+  static const char *const short_name[TT_NFN] = {"malloc", "atomic",  "at",
+                                                 "calloc", "realloc", "strdup"};
+  unsigned set = 0;
+  char buf[128];
+  snprintf(buf, sizeof buf, "%s", arg);
+  for (char *save, *t = strtok_r(buf, ",", &save); t;
+       t = strtok_r(NULL, ",", &save)) {
+    if (strcmp(t, "+req") == 0) {
+      *fill_all = false;
+      continue;
+    }
+    if (strcmp(t, "+all") == 0) {
+      *fill_all = true;
+      continue;
+    }
+    int f = 0;
+    while (f < TT_NFN && strcmp(short_name[f], t) != 0)
+      f++;
+    if (f == TT_NFN) {
+      fprintf(stderr, "unknown function '%s'\n", t);
+      exit(2);
+    }
+    set |= 1u << f;
+  }
+  return set;
+}
 
 /* One live object. Only small numbers besides the pointer: the ring is
  * scanned, and a word that looks like a pointer would pin an object. */
@@ -128,8 +157,8 @@ static void *calloc_op(mutator *m, size_t size) {
   for (size_t j = 0; j < n * each; j++)
     if (p[j]) {
       m->corrupt++;
-      CHECK(false, "gt_calloc(%zu, %zu): byte %zu is 0x%02x, not zero", n,
-            each, j, p[j]);
+      CHECK(false, "gt_calloc(%zu, %zu): byte %zu is 0x%02x, not zero", n, each,
+            j, p[j]);
       break;
     }
   return p;
@@ -154,8 +183,8 @@ static void allocate(mutator *m, entry *e, enum tt_fn fn) {
     break;
   case TT_CALLOC:
     p = calloc_op(m, size);
-    e->req = (uint32_t)(size / (size % 3 == 0 ? 3 : 1) *
-                        (size % 3 == 0 ? 3 : 1));
+    e->req =
+        (uint32_t)(size / (size % 3 == 0 ? 3 : 1) * (size % 3 == 0 ? 3 : 1));
     break;
   case TT_REALLOC:
     p = realloc_op(m, e, size);
@@ -242,8 +271,8 @@ static void check_distinct(mutator *ms, int nt, int ring) {
       if (overlaps++ < 5)
         fprintf(stderr,
                 "FAIL live objects overlap: %p (%s, %u bytes) and %p (%s)\n",
-                all[i - 1].p, fn_name[all[i - 1].fn], all[i - 1].fill,
-                all[i].p, fn_name[all[i].fn]);
+                all[i - 1].p, fn_name[all[i - 1].fn], all[i - 1].fill, all[i].p,
+                fn_name[all[i].fn]);
     }
   CHECK(overlaps == 0, "%zu of %zu live objects share memory with another",
         overlaps, n);

@@ -23,9 +23,9 @@ enum tt_fn {
 
 typedef struct tt_work {
   int threads;
-  int ops;        /* allocations per thread */
-  int ring;       /* live objects each thread keeps */
-  unsigned fns;   /* bit set of 1u << enum tt_fn */
+  int ops;      /* allocations per thread */
+  int ring;     /* live objects each thread keeps */
+  unsigned fns; /* bit set of 1u << enum tt_fn */
   const size_t *sizes;
   size_t nsizes;
   bool fill_all;     /* fill all GC_size(p) bytes, not just the request */
@@ -39,6 +39,11 @@ typedef struct tt_work {
 /* The sizes of the integrity test: 1..300, then past a page. */
 extern const size_t tt_sizes_all[];
 extern const size_t tt_sizes_all_n;
+
+/* A comma list of malloc, atomic, at, calloc, realloc, strdup as a bit
+ * set (0 if it names none: all); "+req" / "+all" set *fill_all. For
+ * narrowing a failure down by hand. */
+unsigned tt_parse_fns(const char *arg, bool *fill_all);
 
 /* Runs the workload, checks every object's content, that no two live
  * objects share a byte, and after dropping everything, the exact counts
