@@ -23,7 +23,7 @@ int main(int argc, char **argv) {
   int threads = atoi(argv[1]);
   bool fill_all = true;
   unsigned set = argc > 3 ? tt_parse_fns(argv[3], &fill_all) : TT_ALL_FNS;
-  tt_watchdog(150);
+  tt_watchdog(90);
   GC_INIT();
   tt_presize_heap(64);
   const char *kv[] = {"gt.alloc_mechanism", argv[2], NULL};

@@ -43,7 +43,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: %s MODE (see the source)\n", argv[0]);
     return 2;
   }
-  tt_watchdog(120);
+  tt_watchdog(60);
   bool big = strcmp(mode, "big") == 0;
   if (strcmp(mode, "nointerior") == 0) GC_set_all_interior_pointers(0);
   if (strcmp(mode, "nodls") == 0) GC_set_no_dls(1);
@@ -90,6 +90,8 @@ int main(int argc, char **argv) {
     w.ring = 6;
     w.collect_every = 100;
   }
+  if (strcmp(mode, "findleak") == 0)
+    w.ops = TT_SCALE(20000); /* bdwgc prints a line per unreachable object */
   if (strcmp(mode, "disable") == 0) {
     printf("collections disabled (GC_disable) for the first half\n");
     GC_disable();
