@@ -39,6 +39,7 @@ int main(int argc, char **argv) {
       .nsizes = tt_sizes_all_n,
       .fill_all = fill_all,
       .churn = true,
+      .collect_every = 50000, /* mutators collect too, now and then */
       .free_every = 7,
   };
   printf("alloc integrity: %d threads x %d objects, %s, %s\n", threads, w.ops,
