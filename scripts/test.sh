@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds and runs every test: a -Werror build, an ASan+UBSan build and a
-# TSan build (the TSan one runs the Criterion-free stress test: Criterion
+# TSan build (the TSan one runs the Criterion-free tests: the stress test
+# and the torture cases that keep collections in one thread; Criterion
 # cannot start under TSan, and bdwgc's stop-the-world signals cannot work
-# there), valgrind on the integration tests, and a short fuzzing run.
+# there), valgrind on the integration tests, and a short fuzzing run. Each
+# configuration runs the torture suite too (ctest label "torture").
 # Installs missing Debian packages first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
