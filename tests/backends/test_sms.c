@@ -1,6 +1,7 @@
 /* The sms backend against the mock Infobip server over real TLS. */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -337,27 +338,50 @@ static void no_deadline(void) {
   gt__http_abort_at(0);
 }
 
+/* gt_shutdown sets the deadline from its own thread while the worker is
+ * inside a transfer: here once the request is long out (libcurl's own
+ * timers have gone quiet) and close ahead, so only polling finds it. */
+static void *set_deadline_later(void *arg) {
+  (void)arg;
+  struct timespec ts = {0, 250 * 1000000L};
+  nanosleep(&ts, NULL);
+  gt__http_abort_at(gt__now_ms() + 50);
+  return NULL;
+}
+
 Test(sms, the_abort_deadline_bounds_a_send_to_a_blackhole,
      .fini = no_deadline) {
   gt_send_result res;
   const char *extra[] = {"sms.api_key", "ib-SECRET-hole-1", "gt.timeout_ms",
                          "10000", NULL};
+  /* Set from another thread mid-transfer: stops within a poll slice. */
+  pthread_t t;
   int64_t t0 = gt__now_ms();
-  gt__http_abort_at(t0 + 300);
-  cr_assert_eq(send_once(extra, "x", &res), -GT_ESEND);
+  cr_assert_eq(pthread_create(&t, NULL, set_deadline_later, NULL), 0);
+  int rc = send_once(extra, "x", &res);
   int64_t took = gt__now_ms() - t0;
-  cr_expect_geq(took, 280, "took %lld ms", (long long)took);
+  pthread_join(t, NULL);
+  cr_assert_eq(rc, -GT_ESEND);
+  cr_expect_geq(took, 290, "took %lld ms", (long long)took);
   cr_expect_lt(took, 450, "took %lld ms", (long long)took);
   cr_expect(res.retryable, "%s", res.detail);
   cr_expect(strstr(res.detail, "shutdown deadline"), "%s", res.detail);
-  cr_expect_eq(server_wait_records(&srv, 1, 2000), 1);
+  /* Set before the send. */
+  t0 = gt__now_ms();
+  gt__http_abort_at(t0 + 300);
+  cr_assert_eq(send_once(extra, "x", &res), -GT_ESEND);
+  took = gt__now_ms() - t0;
+  cr_expect_geq(took, 280, "took %lld ms", (long long)took);
+  cr_expect_lt(took, 450, "took %lld ms", (long long)took);
+  cr_expect(res.retryable, "%s", res.detail);
+  cr_expect_eq(server_wait_records(&srv, 2, 2000), 2);
   /* Past the deadline a send does not even start. */
   t0 = gt__now_ms();
   cr_assert_eq(send_once(NULL, "x", &res), -GT_ESEND);
   cr_expect_lt(gt__now_ms() - t0, 100);
   cr_expect(res.retryable, "%s", res.detail);
   cr_expect(strstr(res.detail, "not started"), "%s", res.detail);
-  cr_expect_eq(server_wait_records(&srv, 2, 300), 1, "nothing was sent");
+  cr_expect_eq(server_wait_records(&srv, 3, 300), 2, "nothing was sent");
   /* Without a deadline, sending works again. */
   gt__http_abort_at(0);
   cr_assert_eq(send_once(NULL, "x", &res), 0, "%s", res.detail);
