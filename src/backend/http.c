@@ -142,9 +142,19 @@ int gt__http_add_url_secrets(gt_http *h, const char *key, const char *url) {
     if (pass) {
       rc = gt__http_add_secret(h, key, pass);
       if (rc == 0) rc = gt__http_add_login(h, key, duser, dpass);
-    } else if (user) { /* a bare token in the user part */
-      rc = gt__http_add_secret(h, key, user);
-      if (rc == 0) rc = gt__http_add_login(h, key, NULL, duser);
+    } else if (user && duser) { /* a bare token, sent as Basic "tok:" */
+      size_t n = strlen(duser);
+      char *basic = malloc(n + 2);
+      if (!basic) {
+        rc = gt__fail(GT_ENOMEM, "%s: out of memory", key);
+      } else {
+        snprintf(basic, n + 2, "%s:", duser);
+        rc = gt__http_add_secret(h, key, user);
+        if (rc == 0) rc = gt__http_add_secret(h, key, duser);
+        if (rc == 0) rc = add_b64(h, key, (const unsigned char *)basic, n + 1);
+        memset(basic, 0, n + 1);
+        free(basic);
+      }
     }
   }
   curl_free(user);
@@ -226,7 +236,7 @@ void gt__http_scrub(const gt_http *h, char *text, size_t cap) {
     return;
   }
   mask_userinfo(text, tmp, cap);
-  memcpy(text, tmp, cap);
+  memcpy(text, tmp, strlen(tmp) + 1);
   free(tmp);
 }
 
@@ -320,6 +330,7 @@ int gt__http_open(gt_http *h, const gt_config *cfg, const char *section,
       return gt__fail(GT_ENOMEM, "%s: out of memory", key);
   }
   h->timeout_ms = cfg->timeout_ms ? (long)cfg->timeout_ms : 10000;
+  h->is_http = strncmp(protocols, "http", 4) == 0;
   h->curl = curl_easy_init();
   h->multi = curl_multi_init();
   if (!h->curl || !h->multi) {
@@ -445,11 +456,11 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
 }
 
 /* Notes the final status line ("HTTP/1.1 200 OK", "HTTP/2 204") and when
- * it came; 1xx lines are interim. SMTP replies never start with HTTP/. */
+ * it came; 1xx lines are interim. SMTP replies are not status lines. */
 static size_t on_header(char *data, size_t size, size_t nmemb, void *ud) {
   gt_http *h = ud;
   size_t n = size * nmemb;
-  if (n > 9 && memcmp(data, "HTTP/", 5) == 0) {
+  if (h->is_http && n > 9 && memcmp(data, "HTTP/", 5) == 0) {
     const char *sp = memchr(data, ' ', n);
     size_t at = sp ? (size_t)(sp - data) + 1 : n;
     long code = 0;

@@ -27,6 +27,7 @@ typedef struct gt_http {
   char errbuf[CURL_ERROR_SIZE];
   char *secrets[GT_HTTP_MAX_SECRETS]; /* longest first */
   size_t nsecrets;
+  bool is_http;      /* not SMTP: status lines mean something */
   long seen_status;  /* final HTTP status of the transfer in progress */
   int64_t status_ms; /* when it arrived (CLOCK_MONOTONIC) */
 } gt_http;

@@ -73,6 +73,22 @@ Test(http, scrub_removes_every_secret_and_its_encodings) {
   gt__config_free(&cfg);
 }
 
+Test(http, a_token_as_url_user_is_scrubbed_in_its_basic_form) {
+  gt_http h;
+  gt_config cfg;
+  test_config(&cfg, NULL);
+  cr_assert_eq(gt__http_open(&h, &cfg, "webhook", "https,http"), 0);
+  cr_assert_eq(gt__http_add_url_secrets(&h, "webhook.url",
+                                        "https://tok-SECRET-77@h/hook"),
+               0);
+  /* libcurl sends it as Basic base64("tok-SECRET-77:"). */
+  char text[128] = "got Basic dG9rLVNFQ1JFVC03Nzo= for tok-SECRET-77";
+  gt__http_scrub(&h, text, sizeof text);
+  cr_expect_str_eq(text, "got Basic *** for ***");
+  gt__http_close(&h);
+  gt__config_free(&cfg);
+}
+
 Test(http, a_finished_detail_is_scrubbed_and_recorded) {
   gt_http h;
   gt_config cfg;
