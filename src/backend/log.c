@@ -120,8 +120,9 @@ static int log_send(void *state, const gt_message *m, gt_send_result *res) {
     }
     if (w < 0 && errno == EINTR) continue;
     int e = w < 0 ? errno : EIO;
-    /* A full disk or pipe may drain; anything else will not. */
-    res->retryable = e == EAGAIN || e == ENOSPC || e == EDQUOT;
+    /* A full pipe drains in moments; a full disk does not, and retrying
+     * with backoff would hold gt_collect for seconds per message. */
+    res->retryable = e == EAGAIN;
     snprintf(res->detail, sizeof res->detail, "log: write failed: %s",
              strerror(e));
     return gt__fail(GT_ESEND, "%s", res->detail);
