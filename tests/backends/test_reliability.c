@@ -944,8 +944,9 @@ Test(reliability, replay_refused_permanently_is_set_aside_as_rejected) {
   spool_info si;
   spool_scan(&si);
   cr_assert_eq(si.msg, 1);
-  /* The next process has a wrong key: 401 is permanent. */
-  const char *bad[] = {SMS_KV(SMS_KEY_BAD, ca), NULL};
+  /* The next process sends to a number Infobip refuses (REJECTED): a
+   * permanent verdict on the message itself, not a refused key. */
+  const char *bad[] = {SMS_KV(SMS_KEY_OK, ca), "sms.to", "41000000000", NULL};
   job k = {.kv = bad, .rounds = 0};
   run(run_job, &k);
   for (int w = 0; w < 5000 && si.rejected == 0; w += 50) {
