@@ -2,9 +2,11 @@
  * untrusted server text into the one-line detail that gets logged.
  *
  * Input: byte 0 picks the HTTP status, byte 1 the Retry-After; the rest is
- * the reply body. The verdict must be consistent with the status, and the
- * detail NUL-terminated, bounded and one printable line (it goes to logs
- * and into error messages: a server must not be able to inject lines). */
+ * the reply body. The verdict must be consistent with the status (a 2xx is
+ * a delivery unless a destination is listed as refused; 401/403 are
+ * authentication failures), and the detail NUL-terminated, bounded and one
+ * printable line (it goes to logs and into error messages: a server must
+ * not be able to inject lines). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,9 +45,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                      .retry_after_ms = retry_after};
 
   gt_send_result res;
-  /* Poison the detail so an unterminated one shows up below. */
+  /* Poison the detail so an unterminated one shows up below (the bools
+   * must stay valid values: UBSan checks every load). */
   memset(&res, 'X', sizeof res);
-  int rc = gt__infobip_verdict("sms", &r, &res);
+  res.retryable = res.auth_failed = true;
+  int rc = gt__infobip_verdict(NULL, "sms", &r, &res);
 
   CHECK(rc == 0 || rc == -GT_ESEND);
   size_t dl = strnlen(res.detail, sizeof res.detail);
@@ -56,6 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     CHECK(c >= 0x20 && c != 0x7f);
   }
   CHECK(!strncmp(res.detail, "sms: ", 5));
+  CHECK(res.auth_failed == (status == 401 || status == 403));
   if (status < 200 || status >= 300) {
     CHECK(rc == -GT_ESEND);
     CHECK(res.retryable == (status == 429 || (status >= 500 && status <= 599)));
@@ -63,6 +68,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   } else {
     CHECK(!res.retryable); /* 2xx verdicts are never retried */
     CHECK(res.retry_after_ms == -1);
+    /* A 2xx is a delivery unless the body lists a refused destination. */
+    if (rc != 0) CHECK(strstr(res.detail, "destinations failed"));
   }
   free(body);
   return 0;

@@ -202,7 +202,7 @@ static bool decide_tracked(tcount *t) {
 static void *get_slot(size_t size, size_t tail, bool atomic, size_t *slot) {
   size_t granules = (size + tail - extra_byte + GT_GRANULE) / GT_GRANULE;
   void *p = NULL;
-  if (granules <= TL_CLASSES) p = gt__tl_alloc(granules, atomic, slot);
+  if (granules <= TL_CLASSES) p = gt__tl_take(granules, atomic, slot);
   if (!p) {
     p = GC_generic_malloc(size + tail - extra_byte,
                           atomic ? gt__kind_atomic : gt__kind_ptr);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "gt_internal.h"
+#include "text.h"
 
 enum ktype { K_STR, K_SECRET, K_U64, K_NUM, K_BOOL, K_ENUM };
 
@@ -266,8 +267,7 @@ static int check_value(const key_def *k, const char *v, const char *origin) {
   default:
     if (has_control(v))
       return bad(k, origin, "contains a line break or control character", NULL);
-    if (!gt__utf8_valid(v, strlen(v)))
-      return bad(k, origin, "is not valid UTF-8", NULL);
+    if (!gt__text_is_utf8(v)) return bad(k, origin, "is not valid UTF-8", NULL);
     return 0;
   }
 }

@@ -78,6 +78,8 @@ static void fork_child(void) {
   pthread_mutex_unlock(&life);
 }
 
+static void clear_stack(void);
+
 static void at_exit(void) {
   gt_shutdown((int)atomic_load(&exit_timeout_ms));
 }
@@ -204,7 +206,10 @@ int gt_shutdown(int timeout_ms) {
   gt__delivery_deadline(deadline - reserve);
   /* Objects the program dropped just before exiting are reported too. A
    * thread unknown to the collector must not start a collection. */
-  if (gt__gc_thread_registered()) gt__collect();
+  if (gt__gc_thread_registered()) {
+    clear_stack();
+    gt__collect();
+  }
   gt__worker_stop();
   int rc = stop_sinks(deadline);
   gt__delivery_deadline(0);

@@ -29,11 +29,6 @@ GT_HIDDEN void gt__cond_wait_ms(pthread_cond_t *c, pthread_mutex_t *m,
 /* A gt thread: all signals blocked, unknown to the collector. */
 GT_HIDDEN int gt__thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
 
-/* Text shown to people (text.c): valid UTF-8, invalid bytes and control
- * characters escaped as \xHH. The result is malloc'd. */
-GT_HIDDEN bool gt__utf8_valid(const char *s, size_t n);
-GT_HIDDEN char *gt__text_escape(const char *s, size_t n);
-
 enum gt_fork_phase { GT_FORK_PREPARE, GT_FORK_PARENT, GT_FORK_CHILD };
 GT_HIDDEN void gt__intern_fork(enum gt_fork_phase phase);
 GT_HIDDEN void gt__alloc_fork(enum gt_fork_phase phase);
@@ -226,8 +221,6 @@ GT_HIDDEN void gt__sink_stop(gt_sink *s); /* no more items; finish them */
 GT_HIDDEN bool gt__sink_close(gt_sink *s, int64_t deadline);
 GT_HIDDEN void gt__sink_ref(gt_sink *s);
 GT_HIDDEN void gt__sink_unref(gt_sink *s);
-/* No HTTP transfer runs past this (backend/http.c; 0: none). */
-GT_HIDDEN void gt__http_abort_at(int64_t mono_ms);
 /* gt_shutdown's deadline for every sink (CLOCK_MONOTONIC ms; 0 none). */
 GT_HIDDEN void gt__delivery_deadline(int64_t mono_ms);
 

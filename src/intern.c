@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "gt_internal.h"
+#include "text.h"
 
 #define CHUNK_BITS 10
 #define CHUNK (1u << CHUNK_BITS)
@@ -132,16 +133,19 @@ static bool ensure_chunks(uint32_t id) {
   return true;
 }
 
-/* A copy for display; the raw copy itself when nothing needs escaping. */
+/* A copy for display (text.h: one line, valid UTF-8, no terminal
+ * controls); the raw copy itself when nothing needs escaping. */
 static const char *display(const char *raw) {
   size_t n = strlen(raw);
-  if (gt__utf8_valid(raw, n)) {
-    bool plain = true;
-    for (const char *p = raw; *p && plain; p++)
-      plain = (unsigned char)*p >= 0x20 && *p != 0x7f;
-    if (plain) return raw;
+  char *out = malloc(GT_TEXT_LINE_MAX(n) + 1);
+  if (!out) return NULL;
+  size_t m = gt__text_line_put(out, raw);
+  out[m] = 0;
+  if (m == n && memcmp(out, raw, n) == 0) {
+    free(out);
+    return raw;
   }
-  return gt__text_escape(raw, n);
+  return out;
 }
 
 static uint32_t intern_name(const char *name, uint64_t h) {

@@ -59,11 +59,20 @@ static inline uint32_t gt__site_of(uint64_t h) {
  * Safe for any pointer (GC_base answers NULL outside the heap). */
 GT_HIDDEN size_t gt__gt_slot(const void *p);
 
-/* Reports a dying object (sweep, walk or finalizer): clears LIVE and
- * records the event. Collector context: no lock, no allocation. */
-GT_HIDDEN void gt__report(void *base, size_t slot);
-/* Pushes this thread's pending run of reports (see reclaim.c). */
-GT_HIDDEN void gt__flush_pending(void);
+/* This thread's run of identical reports not pushed yet (reclaim.c). */
+typedef struct gt_run {
+  uint32_t site;
+  uint16_t count;
+  uint64_t size;
+} gt_run;
+GT_HIDDEN extern
+    __attribute__((tls_model("initial-exec"))) _Thread_local gt_run gt__pending;
+GT_HIDDEN void gt__push_pending(void);
+/* Pushes this thread's pending run, if any: after every allocation call
+ * (it may have swept) and at every collection event. */
+static inline void gt__flush_pending(void) {
+  if (gt__pending.count) gt__push_pending();
+}
 
 /* Collector callbacks (reclaim.c), registered by alloc.c's setup. */
 GT_HIDDEN int GT_GC_CALLBACK gt__on_disclaim(void *obj);

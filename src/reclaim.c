@@ -26,18 +26,11 @@ void gt__reclaim_setup(void) {
  * swept: after each of our allocation calls (lazy sweeps of our kinds
  * happen only there) and at each collection event (sweeps in collections
  * happen in the collecting thread). */
-typedef struct run {
-  uint32_t site;
-  uint16_t count;
-  uint64_t size;
-} run;
-static __attribute__((tls_model("initial-exec"))) _Thread_local run pending;
+__attribute__((tls_model("initial-exec"))) _Thread_local gt_run gt__pending;
 
-void gt__flush_pending(void) {
-  if (pending.count) {
-    gt__emit_run(pending.site, pending.size, pending.count);
-    pending.count = 0;
-  }
+void gt__push_pending(void) {
+  gt__emit_run(gt__pending.site, gt__pending.size, gt__pending.count);
+  gt__pending.count = 0;
 }
 
 /* A header the program overwrote (it wrote past GC_size) is not trusted:
@@ -48,10 +41,9 @@ static bool sane(uint64_t h, size_t slot) {
          (h & H_SIZE_MASK) + gt__tail_bytes(h) <= slot;
 }
 
-void gt__report(void *base, size_t slot) {
-  uint64_t *hp = gt__header(base, slot), h = *hp;
-  if (!(h & H_LIVE)) return;
-  *hp = h & ~H_LIVE; /* exactly once, whoever sees it first */
+/* A report that does not extend the pending run: checked, maybe aged. */
+static __attribute__((noinline)) void report_slow(uint64_t *hp, uint64_t h,
+                                                  size_t slot) {
   uint32_t site = gt__site_of(h);
   uint64_t size = h & H_SIZE_MASK;
   if (!sane(h, slot)) {
@@ -61,30 +53,40 @@ void gt__report(void *base, size_t slot) {
     gt__emit(site, GT_EV_COLLECTED, size, hp - 1);
     return;
   }
-  if (pending.count && pending.site == site && pending.size == size &&
-      pending.count < UINT16_MAX) {
-    pending.count++;
+  gt__flush_pending();
+  gt__pending = (gt_run){.site = site, .count = 1, .size = size};
+}
+
+/* Inline into the sweeper's callback: most reports extend the run of the
+ * one before, which was checked when the run began. */
+static inline void report(void *base, size_t slot) {
+  uint64_t *hp = gt__header(base, slot), h = *hp;
+  if (!(h & H_LIVE)) return;
+  *hp = h & ~H_LIVE; /* exactly once, whoever sees it first */
+  if ((h & (H_GT | H_AGE)) == H_GT && gt__pending.count &&
+      gt__pending.site == gt__site_of(h) &&
+      gt__pending.size == (h & H_SIZE_MASK) && gt__pending.count < UINT16_MAX) {
+    gt__pending.count++;
     return;
   }
-  gt__flush_pending();
-  pending = (run){.site = site, .count = 1, .size = size};
+  report_slow(hp, h, slot);
 }
 
 /* Called by the sweeper for each dead object of our kinds, lock held. */
 int gt__on_disclaim(void *obj) {
   size_t slot = 0;
   GC_get_kind_and_size(obj, &slot);
-  gt__report(obj, slot);
+  report(obj, slot);
   return 0; /* reclaim it now */
 }
 
 /* Finalizers run after a collection, in whatever thread invokes them:
- * they push at once rather than leave a run pending. */
+ * they push at once rather than leave a run gt__pending. */
 void gt__on_finalize(void *obj, void *cd) {
   (void)cd;
   size_t slot = 0;
   GC_get_kind_and_size(obj, &slot);
-  gt__report(obj, slot);
+  report(obj, slot);
   gt__flush_pending();
 }
 
@@ -107,8 +109,7 @@ static void GC_CALLBACK visit(void *obj, size_t bytes, void *cd) {
     return; /* a large object has its block alone: marked, hence alive */
   if (!gt__is_gt_kind(GC_get_kind_and_size(obj, NULL))) return;
   for (char *p = (char *)blk; p + bytes <= (char *)blk + GT_HBLK; p += bytes)
-    if ((*gt__header(p, bytes) & H_LIVE) && !GC_is_marked(p))
-      gt__report(p, bytes);
+    if ((*gt__header(p, bytes) & H_LIVE) && !GC_is_marked(p)) report(p, bytes);
 }
 
 /* Collection events, lock held (interpose.c chains the program's own). */

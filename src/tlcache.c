@@ -43,17 +43,16 @@
 #define MAX_LIST (GT_HBLK / GT_GRANULE + 1)
 
 typedef struct tl_cache {
+  gt_tl_cache head;             /* first: gt__tl points at it */
   struct tl_cache *prev, *next; /* all caches, changed under the GC lock */
   void *volatile refill; /* the list being unlinked; bdwgc writes its head */
-  uint16_t n[2][TL_CLASSES + 1];
   void *slots[2][TOTAL_SLOTS];
 } tl_cache;
 
-static uint16_t offset[TL_CLASSES + 2]; /* first index of each class */
 static tl_cache *all;
 static pthread_key_t key;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
-static __attribute__((tls_model("initial-exec"))) _Thread_local tl_cache *tl;
+__attribute__((tls_model("initial-exec"))) _Thread_local gt_tl_cache *gt__tl;
 
 /* Collector context, lock held: mark what refill lists still link. Reads
  * only; in incremental mode it may run while the owner unlinks, so every
@@ -90,25 +89,27 @@ static void *unlink_cache(void *cache) {
 /* At thread exit the cache and its slots go back to bdwgc. bdwgc may have
  * unregistered the thread already; locking and GC_free do not mind. */
 static void release(void *cache) {
-  tl = NULL;
+  gt__tl = NULL;
   GC_call_with_alloc_lock(unlink_cache, cache);
   gt__real_free(cache);
 }
 
 static void setup(void) {
-  for (int g = 1; g <= TL_CLASSES; g++)
-    offset[g + 1] = (uint16_t)(offset[g] + CAP(g));
   pthread_key_create(&key, release);
 }
 
 static tl_cache *get(void) {
-  if (__builtin_expect(tl != NULL, 1)) return tl;
+  if (__builtin_expect(gt__tl != NULL, 1)) return (tl_cache *)gt__tl;
   pthread_once(&once, setup);
   tl_cache *c = GC_MALLOC_UNCOLLECTABLE(sizeof *c);
   if (!c) return NULL;
+  for (int k = 0; k < 2; k++)
+    for (size_t g = 1, at = 0; g <= TL_CLASSES; at += CAP(g), g++)
+      c->head.cls[k][g].slots = &c->slots[k][at];
   GC_call_with_alloc_lock(link_cache, c);
   pthread_setspecific(key, c);
-  return tl = c;
+  gt__tl = &c->head;
+  return c;
 }
 
 static void set_refill(tl_cache *c, void *p) {
@@ -119,13 +120,12 @@ static void set_refill(tl_cache *c, void *p) {
 
 /* Moves the refill list into the class's slots; any excess goes back. */
 static void unlink_refill(tl_cache *c, int k, size_t g) {
-  void **s = &c->slots[k][offset[g]];
-  uint16_t *n = &c->n[k][g];
+  gt_tl_class *cl = &c->head.cls[k][g];
   void *p;
   while ((p = c->refill) != NULL) {
     void *next = *(void **)p;
-    bool keep = *n < CAP(g);
-    if (keep) s[(*n)++] = p; /* in the scanned array before leaving the list */
+    bool keep = cl->n < CAP(g);
+    if (keep) cl->slots[cl->n++] = p; /* scanned before leaving the list */
     set_refill(c, next);
     *(void **)p = NULL;
     if (!keep) gt__real_free(p);
@@ -135,9 +135,9 @@ static void unlink_refill(tl_cache *c, int k, size_t g) {
 void *gt__tl_alloc(size_t granules, int k, size_t *slot) {
   tl_cache *c = get();
   if (!c) return NULL;
-  uint16_t *n = &c->n[k][granules];
+  gt_tl_class *cl = &c->head.cls[k][granules];
   *slot = granules * GT_GRANULE;
-  if (*n == 0) {
+  if (cl->n == 0) {
     /* It takes the slot size itself (extra byte included), as
      * GC_malloc_many passes it, not a request size. */
     GC_generic_malloc_many(*slot, k ? gt__kind_atomic : gt__kind_ptr,
@@ -155,8 +155,7 @@ void *gt__tl_alloc(size_t granules, int k, size_t *slot) {
     }
     unlink_refill(c, k, granules);
   }
-  void **s = &c->slots[k][offset[granules]];
-  void *p = s[--*n];
-  s[*n] = NULL;
+  void *p = cl->slots[--cl->n];
+  cl->slots[cl->n] = NULL;
   return p;
 }

@@ -7,6 +7,7 @@
 #include <gc.h>
 #include <jansson.h>
 
+#include "backend/http.h"
 #include "gt_internal.h"
 
 enum { EXIT_OK = 0, EXIT_DELIVERY = 1, EXIT_USAGE = 2 };
@@ -37,13 +38,25 @@ static const char usage[] =
     "     the spool after spool replay\n"
     "  2  bad configuration or usage\n";
 
+/* URLs may carry a password (https://user:pw@host/): shown as ***. */
+static bool url_key(const char *key) {
+  size_t n = strlen(key);
+  return (n >= 4 && strcmp(key + n - 4, ".url") == 0) ||
+         (n >= 4 && strcmp(key + n - 4, "_url") == 0);
+}
+
 static void print_value(const char *key, const char *value, const char *dflt,
                         bool secret, void *ud) {
   (void)ud;
-  if (value)
-    printf("%-24s = %s\n", key, secret ? "***" : value);
-  else if (dflt && *dflt)
-    printf("%-24s = %s (default)\n", key, secret ? "***" : dflt);
+  const char *v = value ? value : dflt;
+  if (!v || (!value && !*v)) return;
+  char *masked = NULL;
+  if (secret)
+    v = "***";
+  else if (url_key(key))
+    v = (masked = gt__http_mask_url(v)) ? masked : "(hidden: out of memory)";
+  printf("%-24s = %s%s\n", key, v, value ? "" : " (default)");
+  free(masked);
 }
 
 /* Calls fn for each backend in gt.backend; stops at the first nonzero. */

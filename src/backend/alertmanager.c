@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "backend/http.h"
+#include "text.h"
 
 #define AM_MAX_MEMBERS 16
 #define AM_MAX_LABELS 32
@@ -194,7 +195,9 @@ static int add_member(am_state *s, const gt_config *cfg, const char *in,
   for (size_t i = 0; i + 1 < s->nmembers; i++)
     if (strcmp(s->members[i].url, m->url) == 0)
       return gt__fail(GT_EINVAL, "%s: %s is listed twice", key, m->label);
-  return gt__http_open(&m->http, cfg, "alertmanager", "https,http");
+  rc = gt__http_open(&m->http, cfg, "alertmanager", "https,http");
+  if (rc == 0) rc = gt__http_add_url_secrets(&m->http, key, m->url);
+  return rc;
 }
 
 static int am_open(const gt_config *cfg, void **state) {
@@ -279,15 +282,10 @@ static void rfc3339(time_t t, char out[32]) {
 }
 
 /* A string jansson accepts: object names come from the program and need
- * not be UTF-8; non-ASCII bytes of an invalid one become '?'. */
+ * not be UTF-8; the bytes of an invalid one are escaped as \xhh. */
 static json_t *str_json(const char *v) {
-  json_t *j = json_string(v ? v : "");
-  if (j) return j;
-  char *c = strdup(v);
-  if (!c) return NULL;
-  for (char *p = c; *p; p++)
-    if ((unsigned char)*p >= 0x80) *p = '?';
-  j = json_string(c);
+  char *c = gt__text_utf8(v);
+  json_t *j = c ? json_string(c) : NULL;
   free(c);
   return j;
 }
@@ -389,9 +387,10 @@ static char *am_body(const am_state *s, const gt_message *msg) {
   return out;
 }
 
-/* One member's verdict: 0 accepted, else the reason in why. */
+/* One member's verdict: 0 accepted, else the reason in why (scrubbed of
+ * the member's credentials). */
 static int post_member(am_member *m, struct curl_slist *hdrs, const char *body,
-                       char *why, size_t whysz, int *retryable,
+                       char *why, size_t whysz, int *retryable, bool *auth,
                        long *retry_after) {
   gt_http_reply r = {0};
   int rc = 0;
@@ -406,22 +405,27 @@ static int post_member(am_member *m, struct curl_slist *hdrs, const char *body,
     *retryable = tr.retryable;
     rc = -1;
   } else if (r.status >= 200 && r.status < 300) {
-    rc = 0;
+    rc = 0; /* accepted, even if the rest of the reply was cut short */
   } else {
     char txt[200];
     gt__http_sanitize(txt, sizeof txt, r.body, 160);
-    snprintf(why, whysz, "HTTP %ld%s%s", r.status, *txt ? ": " : "", txt);
+    char ch[200];
+    snprintf(why, whysz, "HTTP %ld%s%s%s", r.status, *txt ? ": " : "", txt,
+             gt__http_challenge_note(&r, ch, sizeof ch));
     *retryable = gt__http_status_retryable(r.status);
+    *auth = gt__http_status_auth(r.status);
     if (r.retry_after_ms > *retry_after) *retry_after = r.retry_after_ms;
     rc = -1;
   }
   gt__http_reply_free(&r);
+  gt__http_scrub(&m->http, why, whysz);
   return rc;
 }
 
 static int am_send(void *p, const gt_message *msg, gt_send_result *res) {
   am_state *s = p;
   res->retryable = false;
+  res->auth_failed = false;
   res->retry_after_ms = -1;
   res->detail[0] = '\0';
   char *body = am_body(s, msg);
@@ -437,14 +441,16 @@ static int am_send(void *p, const gt_message *msg, gt_send_result *res) {
   }
   size_t ok = 0, pos = 0;
   int any_retryable = 0;
+  bool any_auth = false;
   long retry_after = -1;
   char failed[400] = ""; /* fits in detail after the counts */
   for (size_t i = 0; i < s->nmembers; i++) {
     am_member *m = &s->members[i];
     char why[300];
     int retryable = 0;
-    if (post_member(m, hdrs, body, why, sizeof why, &retryable, &retry_after) ==
-        0) {
+    bool auth = false;
+    if (post_member(m, hdrs, body, why, sizeof why, &retryable, &auth,
+                    &retry_after) == 0) {
       ok++;
       if (m->down) {
         m->down = 0;
@@ -454,6 +460,7 @@ static int am_send(void *p, const gt_message *msg, gt_send_result *res) {
       continue;
     }
     any_retryable |= retryable;
+    any_auth |= auth;
     /* Once per outage, not once per batch: a member that stays down for a
      * day must not fill the log. */
     if (!m->down) {
@@ -481,8 +488,12 @@ static int am_send(void *p, const gt_message *msg, gt_send_result *res) {
   /* Delivered if one member has the alerts: the cluster notifies from any
    * replica. Retrying would re-post to the ones that already accepted
    * (harmless, but pointless until the others recover). */
+  for (size_t i = 0; i < s->nmembers; i++)
+    gt__http_scrub(&s->members[i].http, res->detail, sizeof res->detail);
   if (ok > 0) return 0;
   res->retryable = any_retryable;
+  /* A refused login is a configuration fault: the message is kept. */
+  res->auth_failed = !any_retryable && any_auth;
   res->retry_after_ms = retry_after;
   return gt__fail(GT_ESEND, "%s", res->detail);
 }

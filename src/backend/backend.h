@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct gt_config;
 struct gt_batch;
@@ -28,9 +29,12 @@ struct json_t *gt__message_json(const gt_message *m, struct json_t **owned);
 
 typedef struct gt_send_result {
   bool retryable;      /* timeout, connection error, 5xx, 429 */
-  bool auth_failed;    /* the server refused the credentials (401/403) */
+  bool auth_failed;    /* the server refused our credentials (HTTP 401/403,
+                          SMTP 530/534/535): permanent, and a fault of the
+                          configuration, not of the message */
   long retry_after_ms; /* from a Retry-After reply, else -1 */
-  char detail[512];    /* server's verdict or error, never a secret */
+  char detail[512];    /* server's verdict or error, scrubbed of every
+                          secret of the backend (http.c) */
 } gt_send_result;
 
 enum {
@@ -50,6 +54,12 @@ typedef struct gt_backend_ops {
   void (*flush)(void *state);
   void (*close)(void *state);
 } gt_backend_ops;
+
+/* Makes every network transfer in progress, or started later, stop once
+ * CLOCK_MONOTONIC (gt__now_ms) reaches mono_ms, within ~20 ms; the send
+ * then fails as retryable. 0 removes the deadline. Any thread may call it
+ * (gt_shutdown bounds delivery with it while the worker sends). */
+GT_HIDDEN void gt__http_abort_at(int64_t mono_ms);
 
 /* NULL if the name is unknown or the backend is not built. */
 const gt_backend_ops *gt__backend_find(const char *name);

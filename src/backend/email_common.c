@@ -1,10 +1,13 @@
-/* Address and header checks for both email transports. */
+/* Address and header checks for both email transports, and the header
+ * encoding (RFC 2047) of names and subjects that are not ASCII. */
 #include <ctype.h>
+#include <mbedtls/base64.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backend/email.h"
+#include "text.h"
 
 static int has_control(const char *s) {
   for (; *s; s++)
@@ -34,22 +37,99 @@ static int valid_addr(const char *a, size_t n) {
   return 1;
 }
 
-/* Accepts "addr" or "Display Name <addr>"; returns the bare address. */
-static char *parse_mailbox(const char *s, size_t n) {
+/* Accepts "addr" or "Display Name <addr>"; returns the bare address and,
+ * when name is not NULL, the display name (NULL if none). NULL on a
+ * malformed mailbox or when out of memory (*name is then NULL too). */
+static char *parse_mailbox(const char *s, size_t n, char **name) {
+  if (name) *name = NULL;
   while (n && *s == ' ')
     s++, n--;
   while (n && s[n - 1] == ' ')
     n--;
   const char *lt = memchr(s, '<', n);
-  if (lt) {
-    if (n < 3 || s[n - 1] != '>') return NULL;
-    const char *a = lt + 1;
-    size_t an = (size_t)(s + n - 1 - a);
-    for (const char *q = s; q < lt; q++)
-      if (*q == '"' || *q == '>' || *q == '\\') return NULL;
-    return valid_addr(a, an) ? strndup(a, an) : NULL;
+  if (!lt) return valid_addr(s, n) ? strndup(s, n) : NULL;
+  if (n < 3 || s[n - 1] != '>') return NULL;
+  const char *a = lt + 1;
+  size_t an = (size_t)(s + n - 1 - a);
+  for (const char *q = s; q < lt; q++)
+    if (*q == '"' || *q == '>' || *q == '\\') return NULL;
+  if (!valid_addr(a, an)) return NULL;
+  size_t nn = (size_t)(lt - s);
+  while (nn && s[nn - 1] == ' ')
+    nn--;
+  if (name && nn && !(*name = strndup(s, nn))) return NULL;
+  char *addr = strndup(a, an);
+  if (!addr && name) {
+    free(*name);
+    *name = NULL;
   }
-  return valid_addr(s, n) ? strndup(s, n) : NULL;
+  return addr;
+}
+
+/* Bytes of UTF-8 text per encoded-word: 39 bytes are 52 base64 characters,
+ * 64 with "=?UTF-8?B?" and "?=", so that even "Subject: " and a word stay
+ * within the 76 characters RFC 2047 allows a line with encoded-words. */
+#define WORD_BYTES 39
+#define WORD_LINE 76
+
+char *gt__email_encode_words(const char *text) {
+  size_t n = strlen(text);
+  bool ascii = true;
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)text[i] >= 0x80) ascii = false;
+  if (ascii) return strdup(text);
+  size_t words = n / 30 + 1; /* a word holds at least 36 bytes */
+  size_t cap = (n / 3 + words) * 4 + words * 16 + 1, used = 0;
+  char *out = malloc(cap);
+  if (!out) return NULL;
+  for (size_t i = 0; i < n;) {
+    size_t chunk = n - i > WORD_BYTES ? WORD_BYTES : n - i;
+    /* Never split a character, but step back at most 3 bytes (the most a
+     * UTF-8 character has after its lead byte): invalid input with a long
+     * run of continuation bytes must still make progress. */
+    for (int back = 0; back < 3 && i + chunk < n &&
+                       ((unsigned char)text[i + chunk] & 0xC0) == 0x80;
+         back++)
+      chunk--;
+    size_t olen = 0;
+    /* Folded: adjacent encoded-words are joined again by the reader. */
+    used += (size_t)snprintf(out + used, cap - used, "%s=?UTF-8?B?",
+                             used ? "\r\n " : "");
+    if (mbedtls_base64_encode((unsigned char *)out + used, cap - used, &olen,
+                              (const unsigned char *)text + i, chunk) != 0) {
+      free(out);
+      return NULL;
+    }
+    used += olen;
+    used += (size_t)snprintf(out + used, cap - used, "?=");
+    i += chunk;
+  }
+  return out;
+}
+
+/* RFC 5322 "specials": a display name holding one must be quoted. */
+static bool needs_quotes(const char *name) {
+  return strpbrk(name, "()<>[]:;@,.") != NULL;
+}
+
+char *gt__email_from_header(const gt_email_common *c) {
+  if (!c->from_name) return strdup(c->from_addr);
+  char *name = gt__email_encode_words(c->from_name);
+  if (!name) return NULL;
+  bool ascii = strcmp(name, c->from_name) == 0;
+  bool quote = ascii && needs_quotes(name);
+  /* The address goes on a line of its own when the last encoded-word and
+   * it would not fit in one ("From: " counts on the first line). */
+  const char *last = strrchr(name, '\n');
+  size_t col = last ? strlen(last + 1) : strlen("From: ") + strlen(name);
+  bool fold = !ascii && col + strlen(c->from_addr) + 3 > WORD_LINE;
+  size_t n = strlen(name) + strlen(c->from_addr) + 10;
+  char *out = malloc(n);
+  if (out)
+    snprintf(out, n, "%s%s%s%s<%s>", quote ? "\"" : "", name, quote ? "\"" : "",
+             fold ? "\r\n " : " ", c->from_addr);
+  free(name);
+  return out;
 }
 
 int gt__email_common_open(const gt_config *cfg, gt_email_common *c) {
@@ -69,9 +149,13 @@ int gt__email_common_open(const gt_config *cfg, gt_email_common *c) {
   if (has_control(subject))
     return gt__fail(GT_EINVAL, "email.subject: must not contain CR, LF or "
                                "other control characters");
+  if (!gt__text_is_utf8(from))
+    return gt__fail(GT_EINVAL, "email.from: must be UTF-8");
+  if (!gt__text_is_utf8(subject))
+    return gt__fail(GT_EINVAL, "email.subject: must be UTF-8");
   if (strlen(subject) > 900)
     return gt__fail(GT_EINVAL, "email.subject: longer than 900 bytes");
-  if (!(c->from_addr = parse_mailbox(from, strlen(from))))
+  if (!(c->from_addr = parse_mailbox(from, strlen(from), &c->from_name)))
     return gt__fail(GT_EINVAL, "email.from: not an email address (use "
                                "user@example.org or Name <user@example.org>)");
   size_t cap = 1;
@@ -85,7 +169,7 @@ int gt__email_common_open(const gt_config *cfg, gt_email_common *c) {
   for (const char *p = to;;) {
     const char *e = strchr(p, ',');
     size_t n = e ? (size_t)(e - p) : strlen(p);
-    char *a = parse_mailbox(p, n);
+    char *a = parse_mailbox(p, n, NULL);
     if (!a || memchr(p, '<', n))
       return free(a), gt__fail(GT_EINVAL,
                                "email.to: address %zu is not a "
@@ -102,6 +186,7 @@ int gt__email_common_open(const gt_config *cfg, gt_email_common *c) {
 
 void gt__email_common_free(gt_email_common *c) {
   free(c->from);
+  free(c->from_name);
   free(c->from_addr);
   for (size_t i = 0; i < c->nto; i++)
     free(c->to[i]);

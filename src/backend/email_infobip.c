@@ -1,5 +1,8 @@
 /* email.transport = infobip: POST {email.base_url}/email/3/send as a
- * multipart form, the only send endpoint Infobip's own clients use. */
+ * multipart form, the only send endpoint Infobip's own clients use. Form
+ * fields are UTF-8 as they are (Infobip builds the message and encodes its
+ * headers itself, as for the official clients' "Jane Doe <...>" from), so
+ * no RFC 2047 here: an encoded-word would reach the reader verbatim. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +10,7 @@
 #include "backend/email.h"
 #include "backend/http.h"
 #include "backend/infobip.h"
+#include "text.h"
 
 typedef struct ib_state {
   gt_http http;
@@ -59,7 +63,10 @@ static int ib_open(const gt_config *cfg, void **state) {
     rc = gt__fail(GT_ENOMEM, "email: out of memory");
     goto fail;
   }
-  if ((rc = gt__http_open(&s->http, cfg, "email", "https,http")) < 0) goto fail;
+  if ((rc = gt__http_open(&s->http, cfg, "email", "https,http")) < 0 ||
+      (rc = gt__http_add_secret(&s->http, "email.api_key", key)) < 0 ||
+      (rc = gt__http_add_url_secrets(&s->http, "email.base_url", base)) < 0)
+    goto fail;
   free(base);
   free(auth);
   *state = s;
@@ -80,14 +87,16 @@ static int add_field(curl_mime *m, const char *name, const char *value) {
 static int ib_send(void *p, const gt_message *msg, gt_send_result *res) {
   ib_state *s = p;
   res->retryable = false;
+  res->auth_failed = false;
   res->retry_after_ms = -1;
   res->detail[0] = '\0';
-  curl_mime *m = curl_mime_init(s->http.curl);
+  char *text = gt__text_utf8(msg->text);
+  curl_mime *m = text ? curl_mime_init(s->http.curl) : NULL;
   int ok = m && add_field(m, "from", s->c.from);
   for (size_t i = 0; ok && i < s->c.nto; i++)
     ok = add_field(m, "to", s->c.to[i]); /* repeated, as the API wants */
-  ok = ok && add_field(m, "subject", s->c.subject) &&
-       add_field(m, "text", msg->text ? msg->text : "");
+  ok =
+      ok && add_field(m, "subject", s->c.subject) && add_field(m, "text", text);
   int rc;
   if (!ok) {
     res->retryable = true;
@@ -97,12 +106,12 @@ static int ib_send(void *p, const gt_message *msg, gt_send_result *res) {
     gt_http_reply r = {0};
     rc = gt__http_post(&s->http, s->url, s->headers, NULL, 0, m, &r) < 0
              ? gt__http_transport_fail(&s->http, &r, "email", res)
-             : gt__infobip_verdict("email", &r, res);
+             : gt__infobip_verdict(&s->http, "email", &r, res);
     gt__http_reply_free(&r);
   }
   curl_mime_free(m);
-  if (rc < 0) gt__fail(GT_ESEND, "%s", res->detail);
-  return rc;
+  free(text);
+  return gt__http_finish(&s->http, res, rc);
 }
 
 const gt_backend_ops gt__email_infobip_ops = {

@@ -1,7 +1,6 @@
 /* The "email" backend. email.transport = smtp (default) sends through an
  * SMTP server with libcurl, TLS required (smtps:// or STARTTLS);
  * email.transport = infobip hands over to email_infobip.c. */
-#include <mbedtls/base64.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,12 +9,14 @@
 
 #include "backend/email.h"
 #include "backend/http.h"
+#include "text.h"
 
 typedef struct smtp_state {
   gt_http http;
   gt_email_common c;
   struct curl_slist *rcpt;
   char *subject_hdr;  /* RFC 2047-encoded when not ASCII */
+  char *from_hdr;     /* the same for the display name */
   const char *domain; /* for Message-ID, inside c.from_addr */
   unsigned long seq;
 } smtp_state;
@@ -33,42 +34,8 @@ static void smtp_close(void *p) {
   gt__email_common_free(&s->c);
   curl_slist_free_all(s->rcpt);
   free(s->subject_hdr);
+  free(s->from_hdr);
   free(s);
-}
-
-/* Non-ASCII subjects become UTF-8 "B" encoded words, each holding whole
- * characters, so that no header carries raw 8-bit bytes. */
-static char *encode_subject(const char *subj) {
-  size_t n = strlen(subj);
-  int ascii = 1;
-  for (size_t i = 0; i < n; i++)
-    if ((unsigned char)subj[i] >= 0x80) ascii = 0;
-  if (ascii) return strdup(subj);
-  size_t cap = n * 2 + (n / 30 + 1) * 16 + 16, used = 0;
-  char *out = malloc(cap);
-  if (!out) return NULL;
-  for (size_t i = 0; i < n;) {
-    size_t chunk = n - i > 45 ? 45 : n - i;
-    /* Never split a character, but step back at most 3 bytes (the most a
-     * UTF-8 character has after its lead byte): invalid input with a long
-     * run of continuation bytes must still make progress. */
-    for (int back = 0; back < 3 && i + chunk < n &&
-                       ((unsigned char)subj[i + chunk] & 0xC0) == 0x80;
-         back++)
-      chunk--;
-    size_t olen = 0;
-    used += (size_t)snprintf(out + used, cap - used, "%s=?UTF-8?B?",
-                             used ? " " : "");
-    if (mbedtls_base64_encode((unsigned char *)out + used, cap - used, &olen,
-                              (const unsigned char *)subj + i, chunk) != 0) {
-      free(out);
-      return NULL;
-    }
-    used += olen;
-    used += (size_t)snprintf(out + used, cap - used, "?=");
-    i += chunk;
-  }
-  return out;
 }
 
 static int smtp_open(const gt_config *cfg, void **state) {
@@ -124,12 +91,16 @@ static int smtp_open(const gt_config *cfg, void **state) {
     }
     s->rcpt = l;
   }
-  if (!(s->subject_hdr = encode_subject(s->c.subject))) {
+  if (!(s->subject_hdr = gt__email_encode_words(s->c.subject)) ||
+      !(s->from_hdr = gt__email_from_header(&s->c))) {
     rc = gt__fail(GT_ENOMEM, "email: out of memory");
     goto fail;
   }
   s->domain = strchr(s->c.from_addr, '@') + 1;
-  if ((rc = gt__http_open(&s->http, cfg, "email", "smtps,smtp")) < 0) goto fail;
+  if ((rc = gt__http_open(&s->http, cfg, "email", "smtps,smtp")) < 0 ||
+      (rc = gt__http_add_login(&s->http, "email.password", user, pass)) < 0 ||
+      (rc = gt__http_add_url_secrets(&s->http, "email.url", url)) < 0)
+    goto fail;
   CURL *c = s->http.curl;
   char from[300];
   snprintf(from, sizeof from, "<%s>", s->c.from_addr);
@@ -165,9 +136,17 @@ static void rfc5322_date(char *buf, size_t n) {
            tm.tm_min, tm.tm_sec);
 }
 
+/* SMTP replies that refuse our credentials (RFC 4954): 530 authentication
+ * required, 534 mechanism too weak, 535 credentials invalid. */
+static bool smtp_auth_refused(const gt_http_reply *r) {
+  return r->code == CURLE_LOGIN_DENIED || r->status == 530 ||
+         r->status == 534 || r->status == 535;
+}
+
 static int smtp_send(void *p, const gt_message *msg, gt_send_result *res) {
   smtp_state *s = p;
   res->retryable = false;
+  res->auth_failed = false;
   res->retry_after_ms = -1;
   res->detail[0] = '\0';
   char date[64], mid[400];
@@ -175,15 +154,16 @@ static int smtp_send(void *p, const gt_message *msg, gt_send_result *res) {
   snprintf(mid, sizeof mid, "<%lld.%d.%lu@%s>", (long long)time(NULL),
            (int)getpid(), ++s->seq, s->domain);
   struct curl_slist *hdrs = NULL;
-  curl_mime *mime = curl_mime_init(s->http.curl);
+  /* The part says charset=UTF-8: make it true whatever the names were. */
+  char *text = gt__text_utf8(msg->text);
+  curl_mime *mime = text ? curl_mime_init(s->http.curl) : NULL;
   curl_mimepart *part = mime ? curl_mime_addpart(mime) : NULL;
   int ok = part && gt__http_header(&hdrs, "Date", date) &&
            gt__http_header(&hdrs, "Message-ID", mid) &&
-           gt__http_header(&hdrs, "From", s->c.from) &&
+           gt__http_header(&hdrs, "From", s->from_hdr) &&
            gt__http_header(&hdrs, "To", s->c.to_line) &&
            gt__http_header(&hdrs, "Subject", s->subject_hdr) &&
-           curl_mime_data(part, msg->text ? msg->text : "",
-                          CURL_ZERO_TERMINATED) == CURLE_OK &&
+           curl_mime_data(part, text, CURL_ZERO_TERMINATED) == CURLE_OK &&
            curl_mime_type(part, "text/plain; charset=UTF-8") == CURLE_OK &&
            curl_mime_encoder(part, "quoted-printable") == CURLE_OK;
   int rc = 0;
@@ -208,6 +188,10 @@ static int smtp_send(void *p, const gt_message *msg, gt_send_result *res) {
       res->retryable = true;
     else if (r.status >= 500 || r.code == CURLE_LOGIN_DENIED)
       res->retryable = false;
+    if (smtp_auth_refused(&r)) {
+      res->auth_failed = true;
+      res->retryable = false;
+    }
     if (r.status) {
       size_t n = strlen(res->detail);
       snprintf(res->detail + n, sizeof res->detail - n, " (SMTP %ld)",
@@ -220,8 +204,8 @@ static int smtp_send(void *p, const gt_message *msg, gt_send_result *res) {
 done:
   curl_slist_free_all(hdrs);
   curl_mime_free(mime);
-  if (rc < 0) gt__fail(GT_ESEND, "%s", res->detail);
-  return rc;
+  free(text);
+  return gt__http_finish(&s->http, res, rc);
 }
 
 static const gt_backend_ops smtp_ops = {

@@ -17,7 +17,8 @@ static const char *message_to(json_t *m) {
   return to;
 }
 
-static int success(const char *backend, json_t *root, gt_send_result *res) {
+static int success(const char *backend, long status, json_t *root,
+                   gt_send_result *res) {
   json_t *msgs = json_object_get(root, "messages");
   size_t i, accepted = 0, failed = 0;
   json_t *m;
@@ -44,11 +45,11 @@ static int success(const char *backend, json_t *root, gt_send_result *res) {
       if (!*status_name) status_name = jstr(st, "name");
     }
   }
-  if (!accepted && !failed) {
-    res->retryable = false;
-    snprintf(res->detail, sizeof res->detail, "%s: the reply lists no messages",
-             backend);
-    return -GT_ESEND;
+  if (!accepted && !failed) { /* a 2xx is an acceptance (F12) */
+    snprintf(res->detail, sizeof res->detail,
+             "%s: accepted (HTTP %ld); the reply lists no messages", backend,
+             status);
+    return 0;
   }
   if (failed) {
     /* Retrying would resend to the recipients that did accept it. */
@@ -100,16 +101,26 @@ static void describe_error(json_t *root, char *buf, size_t n) {
     snprintf(buf, n, "no error details in the reply");
 }
 
-int gt__infobip_verdict(const char *backend, const gt_http_reply *r,
-                        gt_send_result *res) {
+int gt__infobip_verdict(const gt_http *h, const char *backend,
+                        const gt_http_reply *r, gt_send_result *res) {
   res->retryable = false;
+  res->auth_failed = false;
   res->retry_after_ms = -1;
   json_error_t jerr;
   json_t *root =
       r->body && r->len ? json_loadb(r->body, r->len, 0, &jerr) : NULL;
   int rc;
-  if (r->status >= 200 && r->status < 300) {
-    rc = success(backend, root, res);
+  if (r->status >= 200 && r->status < 300 && !json_is_object(root)) {
+    /* Infobip has accepted the request: a body we cannot read (cut short,
+     * stalled, not JSON) must not make us send the message again. */
+    char note[400];
+    const char *cut = h ? gt__http_cut_note(h, r, note, sizeof note) : "";
+    snprintf(res->detail, sizeof res->detail, "%s: accepted (HTTP %ld)%s%s",
+             backend, r->status, *cut ? "" : "; the reply is not a JSON object",
+             cut);
+    rc = 0;
+  } else if (r->status >= 200 && r->status < 300) {
+    rc = success(backend, r->status, root, res);
   } else {
     char why[400];
     if (root)
@@ -117,12 +128,14 @@ int gt__infobip_verdict(const char *backend, const gt_http_reply *r,
     else
       gt__http_sanitize(why, sizeof why, r->body ? r->body : "", 200);
     res->retryable = gt__http_status_retryable(r->status);
+    res->auth_failed = gt__http_status_auth(r->status);
     res->retry_after_ms = r->retry_after_ms;
-    const char *hint = r->status == 401   ? " (check the api_key)"
+    const char *hint = res->auth_failed   ? " (check the api_key)"
                        : r->status == 404 ? " (check the base_url)"
                                           : "";
-    snprintf(res->detail, sizeof res->detail, "%s: HTTP %ld: %s%s", backend,
-             r->status, why, hint);
+    char ch[200];
+    snprintf(res->detail, sizeof res->detail, "%s: HTTP %ld: %s%s%s", backend,
+             r->status, why, hint, gt__http_challenge_note(r, ch, sizeof ch));
     rc = -GT_ESEND;
   }
   json_decref(root);

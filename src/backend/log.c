@@ -1,19 +1,29 @@
 /* The embedded backend: one line per message to a file or stderr, as text
- * or as a JSON object (jansson) with the counts behind the text. */
+ * or as a JSON object (jansson) with the counts behind the text.
+ *
+ * Each message is one write(2) of one whole line from a buffer kept in the
+ * state: the line is formatted once, nothing is buffered by stdio, so a
+ * failed write (a full disk, /dev/full) fails the message whose line it was
+ * instead of being found at some later flush and only warned about. */
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "gt_internal.h"
+#include "text.h"
 
 typedef struct log_state {
-  FILE *f;
+  int fd;
   bool own, json;
   time_t stamp_time; /* the second `stamp` was formatted for */
   char stamp[32];
+  char *line; /* the line being written, reused */
+  size_t cap;
 } log_state;
 
 static int log_open(const gt_config *cfg, void **state) {
@@ -22,59 +32,110 @@ static int log_open(const gt_config *cfg, void **state) {
   const char *path = gt__config_get(cfg, "log.path");
   const char *fmt = gt__config_get(cfg, "log.format");
   s->json = fmt && strcmp(fmt, "json") == 0;
+  s->stamp_time = (time_t)-1;
   if (!path || strcmp(path, "-") == 0) {
-    s->f = stderr;
-  } else if (!(s->f = fopen(path, "a"))) {
-    int e = errno;
-    free(s);
-    return gt__fail(GT_EINVAL, "log.path: cannot open '%s': %s", path,
-                    strerror(e));
+    s->fd = STDERR_FILENO;
   } else {
+    /* O_NONBLOCK: a FIFO nobody reads fails here (ENXIO), and a full pipe
+     * fails a write, instead of stopping the worker for good. */
+    s->fd = open(
+        path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+        0666);
+    if (s->fd < 0) {
+      int e = errno;
+      free(s);
+      return gt__fail(GT_EINVAL, "log.path: cannot open '%s': %s", path,
+                      strerror(e));
+    }
     s->own = true;
   }
   *state = s;
   return 0;
 }
 
+static bool reserve(log_state *s, size_t n) {
+  if (n <= s->cap) return true;
+  size_t cap = s->cap ? s->cap : 256;
+  while (cap < n)
+    cap *= 2;
+  char *l = realloc(s->line, cap);
+  if (!l) return false;
+  s->line = l;
+  s->cap = cap;
+  return true;
+}
+
+/* "<stamp> gt: <text>\n", the text escaped to one printable line. */
+static size_t text_line(log_state *s, const char *text) {
+  time_t t = time(NULL);
+  if (t != s->stamp_time) { /* one strftime a second, not a line */
+    struct tm tm;
+    strftime(s->stamp, sizeof s->stamp, "%Y-%m-%dT%H:%M:%SZ",
+             gmtime_r(&t, &tm));
+    s->stamp_time = t;
+  }
+  size_t ns = strlen(s->stamp), tl = strlen(text ? text : "");
+  if (!reserve(s, ns + 5 + GT_TEXT_LINE_MAX(tl) + 1)) return 0;
+  memcpy(s->line, s->stamp, ns);
+  memcpy(s->line + ns, " gt: ", 5);
+  size_t n = ns + 5 + gt__text_line_put(s->line + ns + 5, text);
+  s->line[n++] = '\n';
+  return n;
+}
+
+/* The batch JSON plus "text"; jansson escapes control characters. */
+static size_t json_line(log_state *s, const gt_message *m) {
+  json_t *owned, *o = json_deep_copy(gt__message_json(m, &owned));
+  json_decref(owned);
+  char *text = gt__text_utf8(m->text); /* jansson refuses bad UTF-8 */
+  size_t n = 0;
+  if (o && text && json_object_set_new(o, "text", json_string(text)) == 0) {
+    n = json_dumpb(o, s->line, s->cap, JSON_COMPACT);
+    if (n && n + 1 > s->cap) /* did not fit: grow, dump again */
+      n = reserve(s, n + 1) ? json_dumpb(o, s->line, s->cap, JSON_COMPACT) : 0;
+    if (n) s->line[n++] = '\n';
+  }
+  json_decref(o);
+  free(text);
+  return n;
+}
+
 static int log_send(void *state, const gt_message *m, gt_send_result *res) {
   log_state *s = state;
-  int rc;
-  if (s->json) {
-    json_t *owned, *o = json_deep_copy(gt__message_json(m, &owned));
-    json_decref(owned);
-    json_object_set_new(o, "text", json_string(m->text));
-    char *line = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    rc = line ? fprintf(s->f, "%s\n", line) : -1;
-    free(line);
-  } else {
-    time_t t = time(NULL);
-    if (t != s->stamp_time) { /* one strftime a second, not a line */
-      struct tm tm;
-      strftime(s->stamp, sizeof s->stamp, "%Y-%m-%dT%H:%M:%SZ",
-               gmtime_r(&t, &tm));
-      s->stamp_time = t;
-    }
-    rc = fprintf(s->f, "%s gt: %s\n", s->stamp, m->text);
+  res->retryable = false;
+  res->auth_failed = false;
+  res->retry_after_ms = -1;
+  size_t n = s->json ? json_line(s, m) : text_line(s, m->text);
+  if (!n) {
+    res->retryable = true;
+    snprintf(res->detail, sizeof res->detail,
+             "log: out of memory formatting the line");
+    return gt__fail(GT_ESEND, "%s", res->detail);
   }
-  if (rc < 0 || ferror(s->f)) {
+  for (size_t off = 0; off < n;) {
+    ssize_t w = write(s->fd, s->line + off, n - off);
+    if (w > 0) {
+      off += (size_t)w;
+      continue;
+    }
+    if (w < 0 && errno == EINTR) continue;
+    int e = w < 0 ? errno : EIO;
+    /* A full pipe or disk is a condition that passes: retried, then
+     * spooled and replayed later (never set aside as refused). Delivery
+     * runs in its own thread, so retries never hold the program. */
+    res->retryable = e == EAGAIN || e == ENOSPC || e == EDQUOT || e == EIO;
     snprintf(res->detail, sizeof res->detail, "log: write failed: %s",
-             strerror(errno));
-    return -GT_ESEND;
+             strerror(e));
+    return gt__fail(GT_ESEND, "%s", res->detail);
   }
   return 0;
 }
 
-/* One write per worker pass instead of one per message. */
-static void log_flush(void *state) {
-  log_state *s = state;
-  if (fflush(s->f) != 0) gt__warn("log: write failed: %s", strerror(errno));
-}
-
 static void log_close(void *state) {
   log_state *s = state;
-  if (s) fflush(s->f);
-  if (s && s->own) fclose(s->f);
+  if (!s) return;
+  if (s->own) close(s->fd);
+  free(s->line);
   free(s);
 }
 
@@ -83,6 +144,5 @@ const gt_backend_ops gt__backend_log = {
     .flags = 0,
     .open = log_open,
     .send = log_send,
-    .flush = log_flush,
     .close = log_close,
 };

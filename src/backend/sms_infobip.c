@@ -9,6 +9,7 @@
 #include "backend/http.h"
 #include "backend/infobip.h"
 #include "backend/sms_text.h"
+#include "text.h"
 
 typedef struct sms_state {
   gt_http http;
@@ -117,9 +118,9 @@ static int sms_open(const gt_config *cfg, void **state) {
                                "control characters");
       goto fail;
     }
-  if (check_from(from) < 0) {
+  if (check_from(from) < 0 || !gt__text_is_utf8(from)) {
     rc = gt__fail(GT_EINVAL, "sms.from: must be 1 to 64 printable "
-                             "characters");
+                             "characters (UTF-8)");
     goto fail;
   }
   if ((rc = parse_to(s, gt__config_get(cfg, "sms.to"))) < 0) goto fail;
@@ -141,7 +142,10 @@ static int sms_open(const gt_config *cfg, void **state) {
     rc = gt__fail(GT_ENOMEM, "sms: out of memory");
     goto fail;
   }
-  if ((rc = gt__http_open(&s->http, cfg, "sms", "https,http")) < 0) goto fail;
+  if ((rc = gt__http_open(&s->http, cfg, "sms", "https,http")) < 0 ||
+      (rc = gt__http_add_secret(&s->http, "sms.api_key", key)) < 0 ||
+      (rc = gt__http_add_url_secrets(&s->http, "sms.base_url", base)) < 0)
+    goto fail;
   free(base);
   *state = s;
   return 0;
@@ -151,43 +155,58 @@ fail:
   return rc;
 }
 
-/* The request body; the two API versions name the same things differently. */
+/* The request body; the two API versions name the same things differently.
+ * NULL only when out of memory: every string in it is valid UTF-8. */
 static json_t *sms_body(const sms_state *s, const char *text) {
-  json_t *dests = json_array();
-  for (size_t i = 0; i < s->nto; i++)
-    json_array_append_new(dests, json_pack("{s:s}", "to", s->to[i]));
-  json_t *msg = s->api == 2
-                    ? json_pack("{s:s, s:o, s:s}", "from", s->from,
-                                "destinations", dests, "text", text)
-                    : json_pack("{s:s, s:o, s:{s:s}}", "sender", s->from,
-                                "destinations", dests, "content", "text", text);
-  return json_pack("{s:[o]}", "messages", msg);
+  json_t *dests = json_array(), *msg = NULL, *body = NULL;
+  for (size_t i = 0; dests && i < s->nto; i++) {
+    json_t *d = json_pack("{s:s}", "to", s->to[i]);
+    if (!d || json_array_append_new(dests, d) != 0) {
+      json_decref(dests);
+      return NULL;
+    }
+  }
+  if (dests)
+    msg = s->api == 2
+              ? json_pack("{s:s, s:O, s:s}", "from", s->from, "destinations",
+                          dests, "text", text)
+              : json_pack("{s:s, s:O, s:{s:s}}", "sender", s->from,
+                          "destinations", dests, "content", "text", text);
+  if (msg) body = json_pack("{s:[O]}", "messages", msg);
+  json_decref(msg);
+  json_decref(dests);
+  return body;
 }
 
 static int sms_send(void *p, const gt_message *msg, gt_send_result *res) {
   sms_state *s = p;
   res->retryable = false;
+  res->auth_failed = false;
   res->retry_after_ms = -1;
   res->detail[0] = '\0';
-  char *text = gt__sms_fit(msg->text ? msg->text : "", s->max_segments);
+  /* Text that is not UTF-8 (a name from a program that did not check)
+   * would make jansson refuse the whole message: escape, never fail. */
+  char *clean = gt__text_utf8(msg->text);
+  char *text = clean ? gt__sms_fit(clean, s->max_segments) : NULL;
   json_t *body = text ? sms_body(s, text) : NULL;
   char *json = body ? json_dumps(body, JSON_COMPACT) : NULL;
   json_decref(body);
   free(text);
+  free(clean);
   if (!json) {
     res->retryable = true;
-    snprintf(res->detail, sizeof res->detail, "sms: out of memory");
-    return gt__fail(GT_ESEND, "%s", res->detail);
+    snprintf(res->detail, sizeof res->detail,
+             "sms: out of memory building the request");
+    return gt__http_finish(&s->http, res, -GT_ESEND);
   }
   gt_http_reply r = {0};
   int rc = gt__http_post(&s->http, s->url, s->headers, json, strlen(json), NULL,
                          &r) < 0
                ? gt__http_transport_fail(&s->http, &r, "sms", res)
-               : gt__infobip_verdict("sms", &r, res);
+               : gt__infobip_verdict(&s->http, "sms", &r, res);
   gt__http_reply_free(&r);
   free(json);
-  if (rc < 0) gt__fail(GT_ESEND, "%s", res->detail);
-  return rc;
+  return gt__http_finish(&s->http, res, rc);
 }
 
 const gt_backend_ops gt__backend_sms = {

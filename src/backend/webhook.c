@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "backend/http.h"
+#include "text.h"
 
 typedef struct webhook_state {
   gt_http http;
@@ -52,7 +53,9 @@ static int webhook_open(const gt_config *cfg, void **state) {
     }
     s->secret_len = strlen(secret);
   }
-  if ((rc = gt__http_open(&s->http, cfg, "webhook", "https,http")) < 0)
+  if ((rc = gt__http_open(&s->http, cfg, "webhook", "https,http")) < 0 ||
+      (rc = gt__http_add_secret(&s->http, "webhook.secret", secret)) < 0 ||
+      (rc = gt__http_add_url_secrets(&s->http, "webhook.url", s->url)) < 0)
     goto fail;
   *state = s;
   return 0;
@@ -86,20 +89,24 @@ static int sign(const webhook_state *s, const char *ts, const char *body,
   return 0;
 }
 
-/* The batch object (when there is one) plus the rendered text. */
+/* The batch object (when there is one) plus the rendered text; NULL when
+ * out of memory. */
 static char *webhook_body(const gt_message *msg) {
   json_t *owned, *o = json_deep_copy(gt__message_json(msg, &owned));
   json_decref(owned);
-  if (!o) return NULL;
-  json_object_set_new(o, "text", json_string(msg->text ? msg->text : ""));
-  char *out = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+  char *text = gt__text_utf8(msg->text); /* jansson refuses bad UTF-8 */
+  char *out = NULL;
+  if (o && text && json_object_set_new(o, "text", json_string(text)) == 0)
+    out = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
   json_decref(o);
+  free(text);
   return out;
 }
 
 static int webhook_send(void *p, const gt_message *msg, gt_send_result *res) {
   webhook_state *s = p;
   res->retryable = false;
+  res->auth_failed = false;
   res->retry_after_ms = -1;
   res->detail[0] = '\0';
   char *body = webhook_body(msg);
@@ -126,22 +133,26 @@ static int webhook_send(void *p, const gt_message *msg, gt_send_result *res) {
         0) {
       rc = gt__http_transport_fail(&s->http, &r, "webhook", res);
     } else if (r.status >= 200 && r.status < 300) {
-      snprintf(res->detail, sizeof res->detail, "webhook: HTTP %ld", r.status);
+      char note[400]; /* delivered even if the rest of the reply is lost */
+      snprintf(res->detail, sizeof res->detail, "webhook: HTTP %ld%s", r.status,
+               gt__http_cut_note(&s->http, &r, note, sizeof note));
     } else {
       char why[200];
       gt__http_sanitize(why, sizeof why, r.body, 160);
       res->retryable = gt__http_status_retryable(r.status);
+      res->auth_failed = gt__http_status_auth(r.status);
       res->retry_after_ms = r.retry_after_ms;
-      snprintf(res->detail, sizeof res->detail, "webhook: HTTP %ld%s%s",
-               r.status, *why ? ": " : "", why);
+      char ch[200];
+      snprintf(res->detail, sizeof res->detail, "webhook: HTTP %ld%s%s%s",
+               r.status, *why ? ": " : "", why,
+               gt__http_challenge_note(&r, ch, sizeof ch));
       rc = -GT_ESEND;
     }
     gt__http_reply_free(&r);
   }
   curl_slist_free_all(hdrs);
   free(body);
-  if (rc < 0) gt__fail(GT_ESEND, "%s", res->detail);
-  return rc;
+  return gt__http_finish(&s->http, res, rc);
 }
 
 const gt_backend_ops gt__backend_webhook = {

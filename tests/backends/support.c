@@ -230,9 +230,10 @@ char *slurp(const char *path) {
   return buf;
 }
 
-static const char *const secrets[] = {SMS_KEY_OK,  SMS_KEY_BAD,   SMS_KEY_429,
-                                      SMS_KEY_500, SMTP_PASSWORD, HOOK_SECRET,
-                                      "SECRET",    NULL};
+static const char *const secrets[] = {
+    SMS_KEY_OK,     SMS_KEY_BAD,  SMS_KEY_429,   SMS_KEY_500,    SMTP_PASSWORD,
+    HOOK_SECRET,    URL_PASSWORD, URL_BASIC_B64, SMTP_BASIC_B64, SMTP_PLAIN_B64,
+    SMTP_LOGIN_B64, "SECRET",     NULL};
 
 void assert_no_secret(const char *what, const char *text) {
   if (!text) return;

@@ -17,6 +17,15 @@
 #define SMTP_USER "gt-mailer"
 #define SMTP_PASSWORD "pw-SECRET-c0ffee42"
 #define HOOK_SECRET "hook-SECRET-0123456789abcdef"
+/* Credentials inside a URL (https://user:pass@host/), sent as HTTP Basic. */
+#define URL_USER "hookuser"
+#define URL_PASSWORD "hook-SECRET-pw"
+/* The forms the credentials above travel in: base64 of user:pass (HTTP
+ * Basic), of \0user\0pass (SASL PLAIN) and of the password (SASL LOGIN). */
+#define URL_BASIC_B64 "aG9va3VzZXI6aG9vay1TRUNSRVQtcHc="
+#define SMTP_BASIC_B64 "Z3QtbWFpbGVyOnB3LVNFQ1JFVC1jMGZmZWU0Mg=="
+#define SMTP_PLAIN_B64 "AGd0LW1haWxlcgBwdy1TRUNSRVQtYzBmZmVlNDI="
+#define SMTP_LOGIN_B64 "cHctU0VDUkVULWMwZmZlZTQy"
 
 typedef struct test_server {
   pid_t pid;

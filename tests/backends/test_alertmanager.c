@@ -803,3 +803,45 @@ Test(alertmanager_backend, all_members_down_is_retryable) {
   gt__backend_find("alertmanager")->close(st);
   gt__config_free(&cfg);
 }
+
+Test(alertmanager_backend,
+     refused_credentials_are_an_auth_failure_and_stay_secret) {
+  /* A member behind a login that repeats what it was sent. */
+  const char *extra[] = {"--status", "401", "--echo", NULL};
+  server_start(&fake[0], "webhook_receiver.py", false, extra);
+  char urls_kv[160];
+  snprintf(urls_kv, sizeof urls_kv,
+           "http://" URL_USER ":" URL_PASSWORD "@127.0.0.1:%d", fake[0].port);
+  const char *kv[] = {"alertmanager.url", urls_kv, "alertmanager.service",
+                      "svc", NULL};
+  gt_config cfg;
+  void *st = NULL;
+  cr_assert_eq(test_open("alertmanager", kv, &st, &cfg), 0, "%s",
+               gt_last_error());
+  gt_send_result res;
+  cr_expect_eq(am_send_one(st, 3, &res), -GT_ESEND); /* no secret in it */
+  cr_expect(res.auth_failed, "%s", res.detail);
+  cr_expect_not(res.retryable, "%s", res.detail);
+  cr_expect(strstr(res.detail, "HTTP 401"), "%s", res.detail);
+  cr_expect(strstr(res.detail, "Basic ***"), "%s", res.detail);
+  assert_no_secret("gt_last_error", gt_last_error());
+  char *err = stderr_text(); /* the "member is down" report */
+  assert_no_secret("stderr", err);
+  cr_expect(strstr(err, "Basic ***"), "%s", err);
+  free(err);
+  gt__backend_find("alertmanager")->close(st);
+  gt__config_free(&cfg);
+
+  /* With another member merely down, it may still go through later. */
+  snprintf(urls_kv, sizeof urls_kv,
+           "http://" URL_USER ":" URL_PASSWORD
+           "@127.0.0.1:%d,http://127.0.0.1:%d",
+           fake[0].port, free_port());
+  cr_assert_eq(test_open("alertmanager", kv, &st, &cfg), 0, "%s",
+               gt_last_error());
+  cr_expect_eq(am_send_one(st, 3, &res), -GT_ESEND);
+  cr_expect(res.retryable, "%s", res.detail);
+  cr_expect_not(res.auth_failed, "%s", res.detail);
+  gt__backend_find("alertmanager")->close(st);
+  gt__config_free(&cfg);
+}

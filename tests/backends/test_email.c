@@ -135,8 +135,109 @@ Test(smtp, wrong_password_fails_without_leaking_it) {
   cr_assert_eq(smtp_send("email.password", "pw-SECRET-wrong", "x", &res),
                -GT_ESEND);
   cr_expect_not(res.retryable, "%s", res.detail);
+  cr_expect(res.auth_failed, "%s", res.detail);
   cr_expect(strstr(res.detail, "Login denied"), "%s", res.detail);
   cr_expect_null(delivered(1));
+}
+
+static json_t *delivered_meta(int n) {
+  char path[400];
+  snprintf(path, sizeof path, "%s/%d.json", srv.maildir, n);
+  char *meta = slurp(path);
+  cr_assert_not_null(meta, "no message %d", n);
+  json_t *j = json_loads(meta, 0, NULL);
+  free(meta);
+  cr_assert_not_null(j);
+  return j;
+}
+
+/* The header block of message n: ASCII only; a line with encoded-words has
+ * at most the 76 characters RFC 2047 allows (CRLF not counted). */
+static char *delivered_checked(int n) {
+  char *m = delivered(n);
+  cr_assert_not_null(m);
+  char *end = strstr(m, "\r\n\r\n");
+  cr_assert_not_null(end);
+  for (const char *line = m; line < end;) {
+    const char *eol = strstr(line, "\r\n");
+    for (const char *p = line; p < eol; p++)
+      cr_expect_lt((unsigned char)*p, 0x80, "8-bit byte in:\n%s", m);
+    if (memmem(line, (size_t)(eol - line), "=?", 2))
+      cr_expect_leq(eol - line, 76, "%.*s", (int)(eol - line), line);
+    line = eol + 2;
+  }
+  return m;
+}
+
+Test(smtp, non_ascii_display_name_and_subject_are_encoded_words) {
+  gt_send_result res;
+  /* 94 x "Müll " = 564 bytes: a subject of many encoded-words. */
+  char subject[600] = "";
+  for (int i = 0; i < 94; i++)
+    strcat(subject, "M\xc3\xbcll ");
+  subject[strlen(subject) - 1] = '\0';
+  const char *kv[] = {"email.url",
+                      url,
+                      "email.username",
+                      SMTP_USER,
+                      "email.password",
+                      SMTP_PASSWORD,
+                      "email.from",
+                      "Gr\xc3\xbc\xc3\x9f"
+                      "e Team <gt@example.org>",
+                      "email.to",
+                      "ops@example.org",
+                      "email.subject",
+                      subject,
+                      "email.ca_file",
+                      test_pki_file("ca.pem"),
+                      NULL};
+  cr_assert_eq(send_kv(kv, "x", &res), 0, "%s", res.detail);
+  char *m = delivered_checked(1);
+  cr_expect(strstr(m, "From: =?UTF-8?B?R3LDvMOfZSBUZWFt?= <gt@example.org>"),
+            "%s", m);
+  free(m);
+  json_t *j = delivered_meta(1);
+  cr_expect_str_eq(json_string_value(json_object_get(j, "from")),
+                   "Gr\xc3\xbc\xc3\x9f"
+                   "e Team <gt@example.org>");
+  cr_expect_str_eq(json_string_value(json_object_get(j, "subject")), subject);
+  json_decref(j);
+  /* A name of several encoded-words: the address moves to its own line. */
+  char from[300] = "";
+  for (int i = 0; i < 8; i++)
+    strcat(from, "Gr\xc3\xbc\xc3\x9f"
+                 "e ");
+  strcat(from, "Team <gt-long-sender-address@example.org>");
+  kv[7] = from;
+  cr_assert_eq(send_kv(kv, "x", &res), 0, "%s", res.detail);
+  free(delivered_checked(2));
+  j = delivered_meta(2);
+  cr_expect_str_eq(json_string_value(json_object_get(j, "from")), from);
+  cr_expect_str_eq(json_string_value(json_object_get(j, "mail_from")),
+                   "gt-long-sender-address@example.org");
+  json_decref(j);
+}
+
+Test(smtp, ascii_display_name_with_specials_is_quoted) {
+  gt_send_result res;
+  cr_assert_eq(
+      smtp_send("email.from", "J. Doe, Ops <gt@example.org>", "x", &res), 0,
+      "%s", res.detail);
+  json_t *j = delivered_meta(1);
+  cr_expect_str_eq(json_string_value(json_object_get(j, "from")),
+                   "\"J. Doe, Ops\" <gt@example.org>");
+  json_decref(j);
+}
+
+Test(smtp, text_that_is_not_utf8_is_escaped_not_refused) {
+  gt_send_result res;
+  cr_assert_eq(smtp_send(NULL, NULL, "1 object: Caf\xe9 x1", &res), 0, "%s",
+               res.detail);
+  char *m = delivered(1);
+  cr_assert_not_null(m);
+  cr_expect(strstr(m, "1 object: Caf\\xe9 x1"), "%s", m);
+  free(m);
 }
 
 Test(smtp, refused_and_deferred_recipients) {
@@ -172,6 +273,8 @@ Test(smtp, header_injection_and_bad_values_fail_at_open) {
       {"email.to", "not-an-address"},
       {"email.to", "ops@example.org,"},
       {"email.from", "a b@example.org"},
+      {"email.from", "Caf\xe9 <gt@example.org>"},
+      {"email.subject", "Caf\xe9"},
       {"email.url", "http://127.0.0.1:25"},
       {"email.password", ""},
       {"email.transport", "carrier-pigeon"},
@@ -222,7 +325,8 @@ Test(smtp_plain, server_without_starttls_gets_nothing) {
   cr_expect_null(delivered(1));
 }
 
-static int ib_send(const char *key, const char *to, gt_send_result *res) {
+static int ib_send_as(const char *key, const char *to, const char *from,
+                      const char *text, gt_send_result *res) {
   const char *kv[] = {"email.transport",
                       "infobip",
                       "email.base_url",
@@ -230,7 +334,7 @@ static int ib_send(const char *key, const char *to, gt_send_result *res) {
                       "email.api_key",
                       key,
                       "email.from",
-                      "GT <gt@example.org>",
+                      from,
                       "email.to",
                       to,
                       "email.subject",
@@ -238,7 +342,11 @@ static int ib_send(const char *key, const char *to, gt_send_result *res) {
                       "email.ca_file",
                       test_pki_file("ca.pem"),
                       NULL};
-  return send_kv(kv, "5 objects collected", res);
+  return send_kv(kv, text, res);
+}
+
+static int ib_send(const char *key, const char *to, gt_send_result *res) {
+  return ib_send_as(key, to, "GT <gt@example.org>", "5 objects collected", res);
 }
 
 Test(email_infobip, multipart_form_as_documented) {
@@ -270,4 +378,34 @@ Test(email_infobip, errors_in_legacy_format) {
             "%s", res.detail);
   cr_assert_eq(ib_send(SMS_KEY_OK, "bad@example.org", &res), -GT_ESEND);
   cr_expect(strstr(res.detail, "REJECTED"), "%s", res.detail);
+}
+
+Test(email_infobip, utf8_display_name_and_odd_text_as_the_api_wants) {
+  gt_send_result res;
+  /* The API builds the message itself: the form carries plain UTF-8, an
+   * encoded-word would reach the reader as such. */
+  cr_assert_eq(ib_send_as(SMS_KEY_OK, "ops@example.org",
+                          "Gr\xc3\xbc\xc3\x9f"
+                          "e Team <gt@example.org>",
+                          "1 object: Caf\xe9 x1", &res),
+               0, "%s", res.detail);
+  cr_assert_eq(server_wait_records(&srv, 1, 2000), 1);
+  json_t *r = server_records(&srv);
+  json_t *form = json_object_get(json_array_get(r, 0), "form");
+  cr_expect_str_eq(
+      json_string_value(json_array_get(json_object_get(form, "from"), 0)),
+      "Gr\xc3\xbc\xc3\x9f"
+      "e Team <gt@example.org>");
+  cr_expect_str_eq(
+      json_string_value(json_array_get(json_object_get(form, "text"), 0)),
+      "1 object: Caf\\xe9 x1");
+  json_decref(r);
+}
+
+Test(email_infobip, a_server_echoing_the_key_gets_it_back_as_stars) {
+  gt_send_result res;
+  cr_assert_eq(ib_send("ib-SECRET-echo-3", "ops@example.org", &res), -GT_ESEND);
+  cr_expect(strstr(res.detail, "Authorization: App ***"), "%s", res.detail);
+  cr_expect(res.auth_failed, "%s", res.detail);
+  cr_expect_not(res.retryable, "%s", res.detail);
 }

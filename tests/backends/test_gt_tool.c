@@ -197,3 +197,44 @@ Test(gt_tool, spool_list_and_replay) {
   cr_assert_eq(server_wait_records(&srv, 2, 3000), 2);
   cr_assert_eq(gt__spool_count(dir), 0);
 }
+
+Test(gt_tool, check_shows_urls_without_their_passwords) {
+  char *out;
+  const char *a[] = {"-o",
+                     "webhook.url=https://u:" URL_PASSWORD "@127.0.0.1:1/h",
+                     "-o",
+                     "alertmanager.url=http://a:" URL_PASSWORD
+                     "@127.0.0.1:9093,http://tok-SECRET-9@127.0.0.1:9094",
+                     "-o",
+                     "email.url=smtps://" SMTP_USER ":" SMTP_PASSWORD
+                     "@127.0.0.1:465",
+                     "check",
+                     NULL};
+  const char *env[] = {"GT_SMS_BASE_URL=u:" URL_PASSWORD "@127.0.0.1:1", NULL};
+  /* run() asserts that none of the passwords is in the output. */
+  cr_assert_eq(run(a, env, &out), 0, "%s", out);
+  cr_expect(
+      strstr(out, "webhook.url              = https://u:***@127.0.0.1:1/h"),
+      "%s", out);
+  cr_expect(strstr(out,
+                   "alertmanager.url         = http://a:***@127.0.0.1:9093,"
+                   "http://***@127.0.0.1:9094"),
+            "%s", out);
+  cr_expect(strstr(out, "email.url                = smtps://" SMTP_USER
+                        ":***@127.0.0.1:465"),
+            "%s", out);
+  cr_expect(strstr(out, "sms.base_url             = u:***@127.0.0.1:1"), "%s",
+            out);
+  free(out);
+}
+
+Test(gt_tool, send_test_to_a_server_echoing_the_key_prints_stars) {
+  char *out;
+  const char *a[] = {"send-test", NULL};
+  const char *env[] = {
+      "GT_BACKEND=sms", "GT_SMS_API_KEY=ib-SECRET-echo-9", base_env,
+      ca_env,           "GT_SMS_TO=41793026727",           NULL};
+  cr_assert_eq(run(a, env, &out), 1, "%s", out);
+  cr_expect(strstr(out, "Authorization: App ***"), "%s", out);
+  free(out);
+}

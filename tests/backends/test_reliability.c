@@ -386,7 +386,7 @@ Test(reliability, http_429_honours_retry_after_then_spools) {
   sms_server();
   /* gt_collect may wait for the whole retry here, to measure it. */
   const char *kv[] = {SMS_KV(SMS_KEY_429, ca), "gt.retry_max", "1",
-                      "gt.collect_wait_ms", "15000", NULL};
+                      "gt.collect_wait_ms",    "15000",        NULL};
   job j = {.kv = kv, .rounds = 1, .nodes = {3}, .things = {2}};
   run(run_job, &j);
   cr_expect_geq(out->elapsed[0], 7000, "waited %lld ms, Retry-After is 7 s",
@@ -490,27 +490,39 @@ Test(reliability, wrong_ca_fails_permanently_never_insecure) {
 
 /* ---- 6. a 200 whose body is not JSON; a connection closed unanswered ---- */
 
-Test(reliability, malformed_200_reply_is_a_permanent_failure_and_spooled) {
-  sms_server();
-  const char *kv[] = {SMS_KV("ib-SECRET-garbage-1", ca), "gt.retry_max", "2",
-                      NULL};
+/* A 2xx is Infobip's acceptance (F12): whatever happens to the rest of the
+ * reply, the message was delivered and must not be sent again. */
+static void expect_sent_once(const char *key, int64_t max_ms) {
+  const char *kv[] = {SMS_KV(key, ca), "gt.retry_max", "2",
+                      "gt.timeout_ms", "10000",        NULL};
   job j = {.kv = kv, .rounds = 1, .nodes = {3}, .things = {2}};
   run(run_job, &j);
-  /* The verdict (src/backend/infobip.c): a 2xx that lists no accepted
-   * message is not a delivery; it is not retried (it may have been
-   * accepted: a retry could send it twice) and is spooled. */
-  cr_expect_eq(out->st.sent, 0);
-  cr_expect_eq(out->st.failed, 1);
-  cr_expect_eq(out->st.retried, 0);
-  cr_expect_eq(out->st.spooled, 1);
-  cr_expect_eq(nrecords(), 1);
+  cr_expect_eq(out->st.sent, 1, "%s", key);
+  cr_expect_eq(out->st.failed, 0, "%s", key);
+  cr_expect_eq(out->st.retried, 0, "%s", key);
+  cr_expect_eq(out->st.spooled, 0, "%s", key);
+  cr_expect_eq(nrecords(), 1, "%s: the SMS went out once", key);
+  cr_expect_lt(out->elapsed[0], max_ms, "%s: took %lld ms", key,
+               (long long)out->elapsed[0]);
   spool_info si;
   spool_scan(&si);
-  cr_expect_eq(si.collected, 5);
-  char *e = stderr_text();
-  cr_expect(strstr(e, "reply lists no messages"), "%s", e);
-  cr_expect_eq(count_in(e, "delivery failed"), 1, "%s", e);
-  free(e);
+  cr_expect_eq(si.msg, 0);
+}
+
+Test(reliability, malformed_200_reply_is_delivered_once) {
+  sms_server();
+  expect_sent_once("ib-SECRET-garbage-1", 3000);
+}
+
+Test(reliability, a_200_cut_mid_body_is_delivered_once) {
+  sms_server();
+  expect_sent_once("ib-SECRET-cut-1", 3000);
+}
+
+Test(reliability, a_200_whose_body_stalls_is_delivered_once_after_a_grace) {
+  sms_server();
+  /* Bounded by the 2 s grace after the status line, not gt.timeout_ms. */
+  expect_sent_once("ib-SECRET-stall-1", 4500);
 }
 
 Test(reliability, connection_closed_without_reply_is_retried_then_spooled) {
@@ -934,8 +946,9 @@ Test(reliability, replay_refused_permanently_is_set_aside_as_rejected) {
   spool_info si;
   spool_scan(&si);
   cr_assert_eq(si.msg, 1);
-  /* The next process has a wrong key: 401 is permanent. */
-  const char *bad[] = {SMS_KV(SMS_KEY_BAD, ca), NULL};
+  /* The next process sends to a number Infobip refuses (REJECTED): a
+   * permanent verdict on the message itself, not a refused key. */
+  const char *bad[] = {SMS_KV(SMS_KEY_OK, ca), "sms.to", "41000000000", NULL};
   job k = {.kv = bad, .rounds = 0};
   run(run_job, &k);
   for (int w = 0; w < 5000 && si.rejected == 0; w += 50) {
@@ -986,4 +999,46 @@ Test(reliability, permanent_failure_warns_once_and_leaks_no_secret) {
                  sb.st_mode & 0777);
   }
   if (d) closedir(d);
+}
+
+/* ---- a server that repeats the key (F11) ----------------------------------
+ */
+
+Test(reliability,
+     a_server_echoing_the_key_gets_it_into_neither_stderr_nor_spool) {
+  sms_server();
+  const char *kv[] = {SMS_KV("ib-SECRET-echo-1", ca), "gt.retry_max", "2",
+                      NULL};
+  job j = {.kv = kv, .rounds = 1, .nodes = {3}, .things = {2}};
+  run(run_job, &j);
+  cr_expect_eq(out->st.failed, 1);
+  cr_expect_eq(out->st.retried, 0, "a refused key is permanent");
+  cr_expect_eq(out->st.spooled, 1);
+  spool_info si;
+  spool_scan(&si); /* asserts that no spool file holds a secret */
+  cr_expect_eq(si.msg, 1);
+  cr_expect(strstr(si.reason, "Authorization: App ***"), "reason: %s",
+            si.reason);
+  char *e = stderr_text();
+  assert_no_secret("stderr", e);
+  cr_expect(strstr(e, "Authorization: App ***"), "%s", e);
+  free(e);
+}
+
+/* ---- a log that cannot be written (N6) -----------------------------------
+ */
+
+Test(reliability, a_failed_log_write_is_a_failed_message) {
+  const char *kv[] = {"gt.backend", "log", "log.path", "/dev/full", NULL};
+  job j = {.kv = kv, .rounds = 1, .nodes = {3}, .things = {2}};
+  run(run_job, &j);
+  cr_expect_eq(out->st.collected, 5);
+  cr_expect_eq(out->st.sent, 0);
+  cr_expect_eq(out->st.failed, 1);
+  cr_expect_eq(out->st.spooled, 1);
+  spool_info si;
+  spool_scan(&si);
+  cr_expect_eq(si.collected, 5, "collected == delivered (0) + spooled");
+  cr_expect(strstr(si.reason, "log: write failed: No space left"), "%s",
+            si.reason);
 }

@@ -1,6 +1,7 @@
 /* The sms backend against the mock Infobip server over real TLS. */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -263,4 +264,149 @@ Test(sms, base_url_rules) {
   cr_assert_eq(gt__http_url("k", "http://128.0.0.1", &u), -GT_EINVAL);
   cr_assert_eq(gt__http_url("k", "http://localhost.example.org", &u),
                -GT_EINVAL);
+}
+
+/* ---- hostile servers and odd text ---------------------------------------- */
+
+Test(sms, a_server_echoing_the_key_gets_it_back_as_stars) {
+  gt_send_result res;
+  /* The mock repeats "Authorization: App <key>" in its error text and in
+   * WWW-Authenticate; send_once asserts that no secret is in the detail
+   * or in gt_last_error(). */
+  const char *extra[] = {"sms.api_key", "ib-SECRET-echo-1", NULL};
+  cr_assert_eq(send_once(extra, "x", &res), -GT_ESEND);
+  cr_expect(strstr(res.detail, "Invalid login details: Authorization: App ***"),
+            "%s", res.detail);
+  cr_expect(strstr(res.detail, "[WWW-Authenticate: App realm=\"api\", "
+                               "rejected=\"App ***\"]"),
+            "%s", res.detail);
+  cr_expect(res.auth_failed);
+  cr_expect_not(res.retryable);
+  const char *v2[] = {"sms.api_key", "ib-SECRET-echo-2", "sms.api", "2", NULL};
+  cr_assert_eq(send_once(v2, "x", &res), -GT_ESEND);
+  cr_expect(strstr(res.detail, "UNAUTHORIZED: Invalid login details: "
+                               "Authorization: App ***"),
+            "%s", res.detail);
+}
+
+Test(sms, refused_credentials_are_flagged_as_such) {
+  gt_send_result res;
+  const char *bad[] = {"sms.api_key", SMS_KEY_BAD, NULL};
+  cr_assert_eq(send_once(bad, "x", &res), -GT_ESEND);
+  cr_expect(res.auth_failed, "401: %s", res.detail);
+  cr_expect_not(res.retryable);
+  const char *forbidden[] = {"sms.api_key", "ib-SECRET-forbid-1", NULL};
+  cr_assert_eq(send_once(forbidden, "x", &res), -GT_ESEND);
+  cr_expect(res.auth_failed, "403: %s", res.detail);
+  cr_expect_not(res.retryable);
+  cr_expect(strstr(res.detail, "HTTP 403"), "%s", res.detail);
+  const char *k500[] = {"sms.api_key", SMS_KEY_500, NULL};
+  cr_assert_eq(send_once(k500, "x", &res), -GT_ESEND);
+  cr_expect_not(res.auth_failed, "500: %s", res.detail);
+  const char *k429[] = {"sms.api_key", SMS_KEY_429, NULL};
+  cr_assert_eq(send_once(k429, "x", &res), -GT_ESEND);
+  cr_expect_not(res.auth_failed, "429: %s", res.detail);
+  cr_assert_eq(send_once(NULL, "x", &res), 0, "%s", res.detail);
+  cr_expect_not(res.auth_failed);
+}
+
+Test(sms, a_200_cut_mid_body_is_delivered) {
+  gt_send_result res;
+  const char *extra[] = {"sms.api_key", "ib-SECRET-cut-1", NULL};
+  cr_assert_eq(send_once(extra, "x", &res), 0, "%s", res.detail);
+  cr_expect(strstr(res.detail, "sms: accepted (HTTP 200) (the reply was cut "
+                               "short"),
+            "%s", res.detail);
+  cr_expect_eq(server_wait_records(&srv, 1, 2000), 1);
+}
+
+Test(sms, a_200_whose_body_stalls_is_delivered_after_a_short_grace) {
+  gt_send_result res;
+  const char *extra[] = {"sms.api_key", "ib-SECRET-stall-1", "gt.timeout_ms",
+                         "10000", NULL};
+  int64_t t0 = gt__now_ms();
+  cr_assert_eq(send_once(extra, "x", &res), 0, "%s", res.detail);
+  int64_t took = gt__now_ms() - t0;
+  cr_expect(strstr(res.detail, "stalled"), "%s", res.detail);
+  /* The grace (GT_HTTP_GRACE_MS), not gt.timeout_ms, bounds the wait. */
+  cr_expect_geq(took, GT_HTTP_GRACE_MS - 100, "took %lld ms", (long long)took);
+  cr_expect_lt(took, GT_HTTP_GRACE_MS + 1500, "took %lld ms", (long long)took);
+  cr_expect_eq(server_wait_records(&srv, 1, 2000), 1);
+}
+
+static void no_deadline(void) {
+  gt__http_abort_at(0);
+}
+
+/* gt_shutdown sets the deadline from its own thread while the worker is
+ * inside a transfer: here once the request is long out (libcurl's own
+ * timers have gone quiet) and close ahead, so only polling finds it. */
+static void *set_deadline_later(void *arg) {
+  (void)arg;
+  struct timespec ts = {0, 250 * 1000000L};
+  nanosleep(&ts, NULL);
+  gt__http_abort_at(gt__now_ms() + 50);
+  return NULL;
+}
+
+Test(sms, the_abort_deadline_bounds_a_send_to_a_blackhole,
+     .fini = no_deadline) {
+  gt_send_result res;
+  const char *extra[] = {"sms.api_key", "ib-SECRET-hole-1", "gt.timeout_ms",
+                         "10000", NULL};
+  /* Set from another thread mid-transfer: stops within a poll slice. */
+  pthread_t t;
+  int64_t t0 = gt__now_ms();
+  cr_assert_eq(pthread_create(&t, NULL, set_deadline_later, NULL), 0);
+  int rc = send_once(extra, "x", &res);
+  int64_t took = gt__now_ms() - t0;
+  pthread_join(t, NULL);
+  cr_assert_eq(rc, -GT_ESEND);
+  cr_expect_geq(took, 290, "took %lld ms", (long long)took);
+  cr_expect_lt(took, 450, "took %lld ms", (long long)took);
+  cr_expect(res.retryable, "%s", res.detail);
+  cr_expect(strstr(res.detail, "shutdown deadline"), "%s", res.detail);
+  /* Set before the send. */
+  t0 = gt__now_ms();
+  gt__http_abort_at(t0 + 300);
+  cr_assert_eq(send_once(extra, "x", &res), -GT_ESEND);
+  took = gt__now_ms() - t0;
+  cr_expect_geq(took, 280, "took %lld ms", (long long)took);
+  cr_expect_lt(took, 450, "took %lld ms", (long long)took);
+  cr_expect(res.retryable, "%s", res.detail);
+  cr_expect_eq(server_wait_records(&srv, 2, 2000), 2);
+  /* Past the deadline a send does not even start. */
+  t0 = gt__now_ms();
+  cr_assert_eq(send_once(NULL, "x", &res), -GT_ESEND);
+  cr_expect_lt(gt__now_ms() - t0, 100);
+  cr_expect(res.retryable, "%s", res.detail);
+  cr_expect(strstr(res.detail, "not started"), "%s", res.detail);
+  cr_expect_eq(server_wait_records(&srv, 3, 300), 2, "nothing was sent");
+  /* Without a deadline, sending works again. */
+  gt__http_abort_at(0);
+  cr_assert_eq(send_once(NULL, "x", &res), 0, "%s", res.detail);
+}
+
+Test(sms, text_that_is_not_utf8_is_escaped_not_refused) {
+  gt_send_result res;
+  cr_assert_eq(send_once(NULL, "2 objects: Caf\xe9 x1, bad\xff x1", &res), 0,
+               "%s", res.detail);
+  json_t *r = only_record();
+  cr_expect_eq(json_integer_value(json_object_get(r, "status")), 200);
+  json_t *msg = json_array_get(
+      json_object_get(json_object_get(r, "json"), "messages"), 0);
+  cr_expect_str_eq(json_string_value(json_object_get(
+                       json_object_get(msg, "content"), "text")),
+                   "2 objects: Caf\\xe9 x1, bad\\xff x1");
+  json_decref(r);
+  const char *from[] = {"sms.from", "Caf\xe9", NULL};
+  const char *kv[] = {"sms.base_url", base,     "sms.api_key",
+                      SMS_KEY_OK,     "sms.to", "41793026727",
+                      from[0],        from[1],  NULL};
+  gt_config cfg;
+  void *st = NULL;
+  cr_expect_eq(test_open("sms", kv, &st, &cfg), -GT_EINVAL);
+  cr_expect(strncmp(gt_last_error(), "sms.from", 8) == 0, "%s",
+            gt_last_error());
+  gt__config_free(&cfg);
 }

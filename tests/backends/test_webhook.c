@@ -24,6 +24,13 @@ static void failing_up(void) {
   server_start(&srv, "webhook_receiver.py", true, extra);
   snprintf(url, sizeof url, "https://127.0.0.1:%d/hook", srv.port);
 }
+static void echo_up(void) {
+  /* A receiver behind a login that repeats what it was sent. */
+  const char *extra[] = {"--status", "401", "--echo", NULL};
+  server_start(&srv, "webhook_receiver.py", true, extra);
+  snprintf(url, sizeof url,
+           "https://" URL_USER ":" URL_PASSWORD "@127.0.0.1:%d/hook", srv.port);
+}
 static void down(void) {
   server_stop(&srv);
 }
@@ -31,8 +38,10 @@ static void down(void) {
 TestSuite(webhook, .init = signed_up, .fini = down, .timeout = 30);
 TestSuite(webhook_plain, .init = plain_up, .fini = down, .timeout = 30);
 TestSuite(webhook_503, .init = failing_up, .fini = down, .timeout = 30);
+TestSuite(webhook_echo, .init = echo_up, .fini = down, .timeout = 30);
 
-static int send_hook(const char *secret, const char *ca, gt_send_result *res) {
+static int send_text(const char *secret, const char *ca, const char *text,
+                     gt_send_result *res) {
   const char *kv[] = {
       "webhook.url", url, "webhook.secret", secret, "webhook.ca_file", ca,
       NULL};
@@ -47,7 +56,7 @@ static int send_hook(const char *secret, const char *ca, gt_send_result *res) {
                gt_last_error());
   gt_batch b;
   test_batch(&b, 42);
-  gt_message m = {.text = "42 objects collected", .batch = &b};
+  gt_message m = {.text = text, .batch = &b};
   memset(res, 0, sizeof *res);
   int rc = gt__backend_find("webhook")->send(st, &m, res);
   gt__backend_find("webhook")->close(st);
@@ -55,6 +64,10 @@ static int send_hook(const char *secret, const char *ca, gt_send_result *res) {
   assert_no_secret("detail", res->detail);
   assert_no_secret("gt_last_error", gt_last_error());
   return rc;
+}
+
+static int send_hook(const char *secret, const char *ca, gt_send_result *res) {
+  return send_text(secret, ca, "42 objects collected", res);
 }
 
 static json_t *last_record(void) {
@@ -87,6 +100,7 @@ Test(webhook, wrong_secret_is_refused) {
       send_hook("hook-SECRET-not-the-right-one", test_pki_file("ca.pem"), &res),
       -GT_ESEND);
   cr_expect_not(res.retryable);
+  cr_expect(res.auth_failed);
   cr_expect(strstr(res.detail, "HTTP 401"), "%s", res.detail);
   json_t *r = last_record();
   cr_expect(json_is_false(json_object_get(r, "verified")));
@@ -129,10 +143,45 @@ Test(webhook_plain, unsigned_over_loopback_http) {
   json_decref(r);
 }
 
+Test(webhook, text_that_is_not_utf8_is_escaped_not_dropped) {
+  gt_send_result res;
+  cr_assert_eq(send_text(HOOK_SECRET, test_pki_file("ca.pem"),
+                         "1 object: Caf\xe9 x1", &res),
+               0, "%s", res.detail);
+  json_t *r = last_record();
+  cr_expect(json_is_true(json_object_get(r, "verified")));
+  cr_expect_str_eq(
+      json_string_value(json_object_get(json_object_get(r, "json"), "text")),
+      "1 object: Caf\\xe9 x1");
+  json_decref(r);
+}
+
+Test(webhook_echo, url_credentials_echoed_back_are_scrubbed) {
+  gt_send_result res;
+  /* libcurl sends the URL's user:pass as HTTP Basic; the receiver repeats
+   * the header, the decoded password and a WWW-Authenticate with both. */
+  cr_assert_eq(send_hook(HOOK_SECRET, test_pki_file("ca.pem"), &res),
+               -GT_ESEND);
+  json_t *r = last_record();
+  cr_assert_str_eq(json_string_value(json_object_get(
+                       json_object_get(r, "headers"), "Authorization")),
+                   "Basic " URL_BASIC_B64, "the credentials were sent");
+  json_decref(r);
+  /* send_hook asserts that no form of them is in the detail. */
+  cr_expect(strstr(res.detail, "refused Basic *** i.e. " URL_USER ":***"), "%s",
+            res.detail);
+  cr_expect(strstr(res.detail, "[WWW-Authenticate: Basic realm=\"hooks\", "
+                               "was=\"Basic ***\"]"),
+            "%s", res.detail);
+  cr_expect(res.auth_failed);
+  cr_expect_not(res.retryable);
+}
+
 Test(webhook_503, server_errors_are_retryable) {
   gt_send_result res;
   cr_assert_eq(send_hook(HOOK_SECRET, test_pki_file("ca.pem"), &res),
                -GT_ESEND);
   cr_expect(res.retryable);
+  cr_expect_not(res.auth_failed);
   cr_expect(strstr(res.detail, "HTTP 503"), "%s", res.detail);
 }

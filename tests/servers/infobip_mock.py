@@ -12,6 +12,15 @@ destination:
   key ib-SECRET-slow*     answers only after 5 s (client timeouts)
   key ib-SECRET-garbage*  200 OK with a body that is not JSON
   key ib-SECRET-close*    closes the connection without any reply
+  key ib-SECRET-echo*     401 whose error text, WWW-Authenticate and
+                          X-Echo headers repeat the Authorization header
+                          (a server that leaks what it was sent)
+  key ib-SECRET-forbid*   403 Forbidden
+  key ib-SECRET-stall*    200 with Content-Length 100000, a few bytes of
+                          the body, then silence for 30 s
+  key ib-SECRET-cut*      200 with Content-Length 100000, a few bytes of
+                          the body, then the connection is closed
+  key ib-SECRET-hole*     reads the request, never answers (30 s)
   any other key           401 Invalid login details
   to 41000000000          REJECTED (group 5) REJECTED_DESTINATION_NOT_REGISTERED
   to 41999999999          UNDELIVERABLE (group 2)
@@ -37,10 +46,11 @@ SMS_V2 = "/sms/2/text/advanced"
 EMAIL_V3 = "/email/3/send"
 
 TEXT = {400: "Bad request", 401: "Invalid login details",
-        404: "Not found", 405: "Method not allowed",
-        429: "Too many requests sent.", 500: "Something went wrong."}
-LEGACY_ID = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 404: "NOT_FOUND",
-             405: "BAD_REQUEST", 429: "TOO_MANY_REQUESTS",
+        403: "Unauthorized access", 404: "Not found",
+        405: "Method not allowed", 429: "Too many requests sent.",
+        500: "Something went wrong."}
+LEGACY_ID = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "UNAUTHORIZED",
+             404: "NOT_FOUND", 405: "BAD_REQUEST", 429: "TOO_MANY_REQUESTS",
              500: "GENERAL_ERROR"}
 
 
@@ -142,14 +152,15 @@ def status_for(to, email_api):
 
 
 class Handler(common.QuietHandler):
-    def error(self, status, legacy, violation=None, headers=None):
+    def error(self, status, legacy, violation=None, headers=None, text=None):
         if legacy:
-            se = {"messageId": LEGACY_ID[status], "text": TEXT[status]}
+            se = {"messageId": LEGACY_ID[status], "text": text or TEXT[status]}
             if violation:
                 se["validationErrors"] = {violation.prop: [violation.why]}
             body = {"requestError": {"serviceException": se}}
         else:
-            body = {"errorCode": "E%d" % status, "description": TEXT[status],
+            body = {"errorCode": "E%d" % status,
+                    "description": text or TEXT[status],
                     "action": "Check the request.", "violations": [],
                     "resources": []}
             if violation:
@@ -157,6 +168,21 @@ class Handler(common.QuietHandler):
                                        "violation": violation.why}]
         self.reply(status, body, headers)
         return status
+
+    def partial_200(self, entry, then):
+        """A 200 whose body never arrives in full: recorded first, since
+        the client decides (and the test looks) before this returns."""
+        self.record_now(200)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "100000")
+        self.end_headers()
+        self.wfile.write(b'{"messages":[{"to":"4179')
+        self.wfile.flush()
+        if then == "stall":
+            time.sleep(30)
+        self.close_connection = True
+        return None
 
     def handle_post(self, data, entry):
         path = self.path
@@ -173,11 +199,29 @@ class Handler(common.QuietHandler):
         if not m or not m.group(1).startswith("ib-SECRET-"):
             return self.error(401, legacy)
         key = m.group(1)
+        if key.startswith("ib-SECRET-echo"):
+            return self.error(401, legacy, text="Invalid login details: "
+                              "Authorization: " + auth, headers={
+                                  "WWW-Authenticate": 'App realm="api", '
+                                  'rejected="%s"' % auth,
+                                  "X-Echo": auth})
+        if key.startswith("ib-SECRET-forbid"):
+            return self.error(403, legacy)
+        if key.startswith("ib-SECRET-stall"):
+            return self.partial_200(entry, "stall")
+        if key.startswith("ib-SECRET-cut"):
+            return self.partial_200(entry, "close")
+        if key.startswith("ib-SECRET-hole"):
+            self.record_now(0)
+            time.sleep(30)
+            self.close_connection = True
+            return None
         if key.startswith("ib-SECRET-slow"):
             time.sleep(5)  # longer than the client's timeout in the test
             return self.error(500, legacy)
         if key.startswith("ib-SECRET-garbage"):
             body = b"<html>upstream says hi</html>"
+            self.record_now(200)
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -234,8 +278,11 @@ class Handler(common.QuietHandler):
         data = self.read_body()
         entry = {"method": "POST", "path": self.path,
                  "headers": {k: v for k, v in self.headers.items()}}
-        entry["status"] = self.handle_post(data, entry)
-        common.record(self.server.args.record, entry)
+        self.pending_record = entry
+        status = self.handle_post(data, entry)
+        if status is not None:  # replies that did not go through reply()
+            self.record_now(status)
+        self.pending_record = None
 
     def do_GET(self):
         self.read_body()

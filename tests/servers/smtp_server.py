@@ -4,11 +4,14 @@
 --mode smtps: TLS from the first byte; --mode plain: no TLS offered at all
 (a client must refuse to send). AUTH (PLAIN/LOGIN) is required, only
 after TLS, with --user/--password. Each delivered message is written to
---maildir as N.eml plus N.json (envelope and login). Recipients
+--maildir as N.eml plus N.json (envelope, login, and the From and Subject
+headers as a mail reader decodes them, RFC 2047 included). Recipients
 reject@example.org get 550, tempfail@example.org 451.
 Run it with /usr/bin/python3 so Debian's packages are importable.
 """
 import asyncio
+import email
+import email.header
 import json
 import os
 import sys
@@ -51,6 +54,11 @@ class Handler:
         meta = {"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos,
                 "login": auth.login.decode() if auth is not None else None,
                 "tls": session.ssl is not None}
+        parsed = email.message_from_bytes(envelope.original_content or b"")
+        for h in ("From", "Subject"):
+            raw = parsed.get(h)
+            meta[h.lower()] = None if raw is None else str(
+                email.header.make_header(email.header.decode_header(raw)))
         with open(base + ".json", "w") as f:
             json.dump(meta, f)
         os.rename(base + ".eml.tmp", base + ".eml")

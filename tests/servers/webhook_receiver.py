@@ -3,8 +3,13 @@
 With --secret it requires X-GT-Timestamp (within 300 s of now) and
 X-GT-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>"> and
 answers 401 when either is wrong; without it, it accepts unsigned posts.
---status forces a reply status (e.g. 503) after recording.
+--status forces a reply status (e.g. 503) after recording. --echo makes
+it a server that leaks what it was sent: the reply body, a WWW-Authenticate
+and an X-Echo header repeat the Authorization header, and the body also the
+Basic credentials decoded.
 """
+import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -45,13 +50,27 @@ class Handler(common.QuietHandler):
             status = 200
         entry["status"] = status
         common.record(args.record, entry)
-        self.reply(status, {"ok": status == 200})
+        if not args.echo:
+            self.reply(status, {"ok": status == 200})
+            return
+        auth = self.headers.get("Authorization", "")
+        decoded = ""
+        if auth.startswith("Basic "):
+            try:
+                decoded = base64.b64decode(auth[6:]).decode("utf-8", "replace")
+            except (binascii.Error, ValueError):
+                decoded = "(not base64)"
+        self.reply(status, {"ok": status == 200,
+                            "error": "refused " + auth + " i.e. " + decoded},
+                   {"WWW-Authenticate": 'Basic realm="hooks", was="%s"' % auth,
+                    "X-Echo": auth})
 
 
 def main():
     p = common.arg_parser(__doc__.splitlines()[0])
     p.add_argument("--secret")
     p.add_argument("--status", type=int)
+    p.add_argument("--echo", action="store_true")
     common.serve(p.parse_args(), Handler)
 
 

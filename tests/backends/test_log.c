@@ -1,0 +1,113 @@
+/* The log backend: one line per message, written when it is sent (so a
+ * failed write fails that message), escaped so that a name cannot forge a
+ * line, and never blocking on a FIFO nobody reads. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "support.h"
+
+static char path[64];
+
+static void up(void) {
+  snprintf(path, sizeof path, "/tmp/gt-log-test-%d.log", (int)getpid());
+  unlink(path);
+}
+static void down(void) {
+  unlink(path);
+}
+
+TestSuite(log, .init = up, .fini = down, .timeout = 30);
+
+/* Opens the log backend on `where` and sends text once. */
+static int log_once(const char *where, const char *format, const char *text,
+                    gt_send_result *res) {
+  const char *kv[] = {"log.path", where, "log.format", format, NULL};
+  gt_config cfg;
+  void *st = NULL;
+  int rc = test_open("log", kv, &st, &cfg);
+  cr_assert_eq(rc, 0, "open: %s", gt_last_error());
+  gt_batch b;
+  test_batch(&b, 3);
+  gt_message m = {.text = text, .batch = &b};
+  memset(res, 0, sizeof *res);
+  rc = gt__backend_find("log")->send(st, &m, res);
+  gt__backend_find("log")->close(st);
+  gt__config_free(&cfg);
+  return rc;
+}
+
+static size_t count_char(const char *s, char c) {
+  size_t n = 0;
+  for (; *s; s++)
+    n += *s == c;
+  return n;
+}
+
+Test(log, a_name_cannot_forge_a_line_or_send_escapes) {
+  gt_send_result res;
+  const char *text = "3 objects collected: Node\n2030-01-01T00:00:00Z gt: "
+                     "all clear\x1b[2J\r, Thing\t\x7f";
+  cr_assert_eq(log_once(path, "text", text, &res), 0, "%s", res.detail);
+  char *got = slurp(path);
+  cr_assert_not_null(got);
+  cr_expect_eq(count_char(got, '\n'), 1, "one line: %s", got);
+  cr_expect_null(strchr(got, '\x1b'), "%s", got);
+  cr_expect_null(strchr(got, '\r'), "%s", got);
+  cr_expect(strstr(got, " gt: 3 objects collected: Node\\x0a2030-01-01T00:00:"
+                        "00Z gt: all clear\\x1b[2J\\x0d, Thing\\x09\\x7f\n"),
+            "%s", got);
+  free(got);
+}
+
+Test(log, json_lines_carry_text_that_was_not_utf8) {
+  gt_send_result res;
+  cr_assert_eq(log_once(path, "json", "Caf\xe9 x3\nnext", &res), 0, "%s",
+               res.detail);
+  char *got = slurp(path);
+  cr_assert_not_null(got);
+  cr_expect_eq(count_char(got, '\n'), 1, "%s", got);
+  json_t *j = json_loads(got, 0, NULL);
+  cr_assert_not_null(j, "%s", got);
+  cr_expect_str_eq(json_string_value(json_object_get(j, "text")),
+                   "Caf\\xe9 x3\nnext");
+  cr_expect_eq(json_integer_value(json_object_get(j, "collected")), 3);
+  json_decref(j);
+  free(got);
+}
+
+Test(log, a_failed_write_fails_that_message) {
+  gt_send_result res;
+  const char *formats[] = {"text", "json"};
+  for (int i = 0; i < 2; i++) {
+    cr_expect_eq(log_once("/dev/full", formats[i], "3 objects", &res),
+                 -GT_ESEND, "%s", formats[i]);
+    cr_expect(strstr(res.detail, "log: write failed: No space left"), "%s",
+              res.detail);
+    cr_expect(strstr(gt_last_error(), "No space left"), "%s", gt_last_error());
+  }
+}
+
+Test(log, a_fifo_without_reader_is_refused_not_waited_for) {
+  char fifo[80];
+  snprintf(fifo, sizeof fifo, "/tmp/gt-log-fifo-%d", (int)getpid());
+  unlink(fifo);
+  cr_assert_eq(mkfifo(fifo, 0600), 0);
+  const char *kv[] = {"log.path", fifo, NULL};
+  gt_config cfg;
+  void *st = NULL;
+  int64_t t0 = gt__now_ms();
+  int rc = test_open("log", kv, &st, &cfg); /* would block in open(2) */
+  int64_t took = gt__now_ms() - t0;
+  unlink(fifo);
+  gt__config_free(&cfg);
+  if (rc == 0) gt__backend_find("log")->close(st);
+  cr_expect_eq(rc, -GT_EINVAL);
+  cr_expect(strncmp(gt_last_error(), "log.path", 8) == 0, "%s",
+            gt_last_error());
+  cr_expect_lt(took, 1000, "took %lld ms", (long long)took);
+}
