@@ -40,12 +40,13 @@ struct gt_sink {
   _Atomic int refs;
   pthread_t thread;
   pthread_mutex_t mu;
-  pthread_cond_t cv; /* items arrived, or done/exited changed */
-  item *head, *tail; /* under mu */
-  int queued;        /* batches in the queue, under mu */
-  uint64_t done;     /* last mark handled, under mu */
-  bool stopping;     /* no more items will come, under mu */
-  bool exited;       /* under mu */
+  pthread_cond_t cv;        /* items arrived, or done/exited changed */
+  item *head, *tail;        /* under mu */
+  int queued;               /* batches in the queue, under mu */
+  uint64_t done;            /* last mark handled, under mu */
+  bool stopping;            /* no more items will come, under mu */
+  bool exited;              /* under mu */
+  _Atomic int64_t deadline; /* gt_shutdown's, CLOCK_MONOTONIC ms; 0: none */
   /* owned by the sink's thread */
   bool limited;
   gt_ratelimit rl;
@@ -56,15 +57,17 @@ struct gt_sink {
   uint64_t rng; /* jitter for retries; not the program's rand() */
 };
 
-static _Atomic int64_t deadline_ms; /* gt_shutdown's; 0 while none */
-
-void gt__delivery_deadline(int64_t mono_ms) {
-  atomic_store(&deadline_ms, mono_ms);
-  gt__http_abort_at(mono_ms);
+/* gt_shutdown's deadline for this sink: no attempt starts after it. A
+ * sink left to finish alone keeps it, so it spools what it still holds. */
+void gt__sink_deadline(gt_sink *s, int64_t mono_ms) {
+  pthread_mutex_lock(&s->mu);
+  atomic_store(&s->deadline, mono_ms);
+  pthread_cond_broadcast(&s->cv); /* a retry's wait ends there */
+  pthread_mutex_unlock(&s->mu);
 }
 
-static bool past_deadline(void) {
-  int64_t d = atomic_load(&deadline_ms);
+static bool past_deadline(gt_sink *s) {
+  int64_t d = atomic_load(&s->deadline);
   return d && gt__now_ms() >= d;
 }
 
@@ -79,8 +82,8 @@ static uint64_t next_random(gt_sink *s) { /* xorshift64* */
 static void sleep_ms(gt_sink *s, int64_t ms) {
   int64_t until = gt__now_ms() + ms;
   pthread_mutex_lock(&s->mu);
-  for (int64_t now; (now = gt__now_ms()) < until && !past_deadline();) {
-    int64_t d = atomic_load(&deadline_ms);
+  for (int64_t now; (now = gt__now_ms()) < until && !past_deadline(s);) {
+    int64_t d = atomic_load(&s->deadline);
     int64_t end = d && d < until ? d : until;
     gt__cond_wait_ms(&s->cv, &s->mu, end - now);
   }
@@ -94,7 +97,7 @@ static int send_with_retry(gt_sink *s, const gt_message *m,
                            gt_send_result *res) {
   long backoff = 200;
   for (uint64_t attempt = 0;; attempt++) {
-    if (past_deadline()) {
+    if (past_deadline(s)) {
       snprintf(res->detail, sizeof res->detail, "%s: shutdown deadline passed",
                s->ops->name);
       res->retryable = true;
@@ -230,7 +233,7 @@ static enum gt_spool_verdict replay_one(const char *backend, const char *text,
 static void maybe_replay(gt_sink *s, int64_t now) {
   if (!s->spool_ok || !s->spool_pending || now < s->next_replay_ms) return;
   s->next_replay_ms = now + REPLAY_EVERY_MS;
-  if (past_deadline()) return;
+  if (past_deadline(s)) return;
   gt__spool_replay(s->cfg->spool_dir, replay_one, s);
   s->spool_pending = gt__spool_count(s->cfg->spool_dir) > 0;
 }

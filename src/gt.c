@@ -203,7 +203,9 @@ int gt_shutdown(int timeout_ms) {
   int64_t ms = timeout_ms > 0 ? timeout_ms : 0;
   int64_t reserve = ms / 4 < SPOOL_RESERVE_MS ? ms / 4 : SPOOL_RESERVE_MS;
   int64_t deadline = gt__now_ms() + ms;
-  gt__delivery_deadline(deadline - reserve);
+  for (int i = 0; i < nsinks; i++)
+    gt__sink_deadline(sinks[i], deadline - reserve);
+  gt__http_abort_at(deadline - reserve); /* a transfer in flight too */
   /* Objects the program dropped just before exiting are reported too. A
    * thread unknown to the collector must not start a collection. */
   if (gt__gc_thread_registered()) {
@@ -212,7 +214,7 @@ int gt_shutdown(int timeout_ms) {
   }
   gt__worker_stop();
   int rc = stop_sinks(deadline);
-  gt__delivery_deadline(0);
+  gt__http_abort_at(0); /* the next gt_init sends again */
   gt__config_unref(config);
   config = NULL;
   state = STOPPED;

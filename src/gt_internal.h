@@ -221,8 +221,9 @@ GT_HIDDEN void gt__sink_stop(gt_sink *s); /* no more items; finish them */
 GT_HIDDEN bool gt__sink_close(gt_sink *s, int64_t deadline);
 GT_HIDDEN void gt__sink_ref(gt_sink *s);
 GT_HIDDEN void gt__sink_unref(gt_sink *s);
-/* gt_shutdown's deadline for every sink (CLOCK_MONOTONIC ms; 0 none). */
-GT_HIDDEN void gt__delivery_deadline(int64_t mono_ms);
+/* gt_shutdown's deadline for a sink (CLOCK_MONOTONIC ms): no attempt
+ * starts after it; what is left is spooled. */
+GT_HIDDEN void gt__sink_deadline(gt_sink *s, int64_t mono_ms);
 
 /* ---- the worker (worker.c) ---------------------------------------------- */
 GT_HIDDEN int gt__worker_start(gt_config *cfg, gt_sink **sinks, int nsinks);

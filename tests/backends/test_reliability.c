@@ -1042,3 +1042,52 @@ Test(reliability, a_failed_log_write_is_a_failed_message) {
   cr_expect(strstr(si.reason, "log: write failed: No space left"), "%s",
             si.reason);
 }
+
+/* ---- a server that accepts and never answers ------------------------------
+ * gt_collect waits for delivery at most gt.collect_wait_ms, and
+ * gt_shutdown(ms) returns within about ms, spooling what is in flight. The
+ * listener lives in the parent; the kernel completes the TCP handshake, the
+ * TLS handshake never does. */
+
+static int silent_listener(int *port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET,
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof a;
+  cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+  cr_assert_eq(listen(fd, 16), 0);
+  cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+Test(reliability, hanging_server_bounds_collect_and_shutdown_then_spools) {
+  int port, fd = silent_listener(&port);
+  char url[80];
+  snprintf(url, sizeof url, "https://127.0.0.1:%d/hook", port);
+  snprintf(ca, sizeof ca, "%s", test_pki_file("ca.pem"));
+  /* A request may hang for 30 s; gt_collect waits 400 ms for delivery and
+   * gt_shutdown is given 1 s. */
+  const char *kv[] = {HOOK_KV(url),         "gt.timeout_ms", "30000",
+                      "gt.collect_wait_ms", "400",           NULL};
+  job j = {.kv = kv,
+           .rounds = 2,
+           .nodes = {3, 1},
+           .things = {2, 0},
+           .shutdown_ms = 1000};
+  run(run_job, &j);
+  close(fd);
+  cr_expect_eq(out->ret[0], 5);
+  cr_expect_eq(out->ret[1], 1);
+  for (int r = 0; r < 2; r++)
+    cr_expect_lt(out->elapsed[r], 1500, "gt_collect %d took %lld ms", r,
+                 (long long)out->elapsed[r]);
+  cr_expect_lt(out->shutdown_ms, 1600, "gt_shutdown(1000) took %lld ms",
+               (long long)out->shutdown_ms);
+  cr_expect_eq(out->st.collected, 6, "counted at once, whatever delivery does");
+  cr_expect_eq(out->st.sent, 0);
+  cr_expect_eq(out->st.lost, 0);
+  spool_info si;
+  spool_scan(&si);
+  cr_expect_eq(si.collected, 6, "every object is in the spool");
+}

@@ -112,6 +112,129 @@ static void pipeline_emitters(void) {
   CHECK(gt_shutdown(5000) == 0, "shutdown");
 }
 
+/* Lifecycle races without the collector: producers emit while the main
+ * thread runs init/shutdown cycles and flushers call gt_flush at any
+ * moment. Nothing may hang, and after a last gt_init and flush every event
+ * is counted exactly once (events pushed while no worker runs wait in the
+ * ring or the overflow counters). */
+static _Atomic int cycling;
+static _Atomic uint64_t emitted[3];
+
+static void *cycle_emitter(void *arg) {
+  uint32_t site = (uint32_t)(uintptr_t)arg;
+  while (atomic_load(&cycling)) {
+    gt__emit(site, GT_EV_FREED, 8, 0);
+    atomic_fetch_add(&emitted[site % 3], 1);
+  }
+  return NULL;
+}
+
+static void *flusher(void *arg) {
+  (void)arg;
+  while (atomic_load(&cycling)) {
+    int rc = gt_flush(50);
+    if (rc != 0 && rc != -GT_ESTATE && rc != -GT_ETIMEDOUT) {
+      failed++;
+      fprintf(stderr, "FAIL gt_flush returned %d\n", rc);
+    }
+  }
+  return NULL;
+}
+
+static int init_small(const char *cap) {
+  gt_options *o = gt_options_new();
+  gt_options_set(o, "log.path", "/dev/null");
+  gt_options_set(o, "gt.queue_capacity", cap);
+  int rc = gt_init(o);
+  gt_options_free(o);
+  return rc;
+}
+
+static void lifecycle_cycles(void) {
+  uint32_t site = gt__intern_site("Cycle", NULL, 0);
+  gt_stats st0;
+  gt_get_stats(&st0);
+  atomic_store(&cycling, 1);
+  pthread_t e[3], f[2];
+  for (int i = 0; i < 3; i++)
+    pthread_create(&e[i], NULL, cycle_emitter, (void *)(uintptr_t)site);
+  for (int i = 0; i < 2; i++)
+    pthread_create(&f[i], NULL, flusher, NULL);
+  int bad = 0;
+  for (int c = 0; c < 20; c++) {
+    bad += init_small(c % 2 ? "16" : "1024") != 0;
+    struct timespec ts = {0, 2000000};
+    nanosleep(&ts, NULL);
+    bad += gt_shutdown(2000) != 0;
+  }
+  CHECK(bad == 0, "%d init/shutdown calls failed", bad);
+  atomic_store(&cycling, 0);
+  for (int i = 0; i < 3; i++)
+    pthread_join(e[i], NULL);
+  for (int i = 0; i < 2; i++)
+    pthread_join(f[i], NULL);
+  CHECK(init_small("1024") == 0, "gt_init: %s", gt_last_error());
+  CHECK(gt_flush(10000) == 0, "final flush");
+  gt_stats st;
+  gt_get_stats(&st);
+  uint64_t n = atomic_load(&emitted[0]) + atomic_load(&emitted[1]) +
+               atomic_load(&emitted[2]);
+  CHECK(st.freed - st0.freed == n, "freed %llu of %llu emitted",
+        (unsigned long long)(st.freed - st0.freed), (unsigned long long)n);
+  CHECK(gt_shutdown(5000) == 0, "shutdown");
+}
+
+/* Delivery under failure: the log backend writing to /dev/full fails, so
+ * every message is spooled; a later pipeline with a working log replays
+ * them all. Exercises the sink thread, retries, spool and replay. */
+static void delivery_spool_replay(void) {
+  char dir[64];
+  snprintf(dir, sizeof dir, "/tmp/gt-stress-spool-%d", (int)getpid());
+  uint32_t site = gt__intern_site("Spooled", NULL, 0);
+  const char *paths[2] = {"/dev/full", "/dev/null"};
+  gt_stats st[3];
+  gt_get_stats(&st[0]);
+  for (int phase = 0; phase < 2; phase++) {
+    gt_options *o = gt_options_new();
+    gt_options_set(o, "log.path", paths[phase]);
+    gt_options_set(o, "gt.spool_dir", dir);
+    gt_options_set(o, "gt.retry_max", "0");
+    gt_options_set(o, "gt.batch_max", "10");
+    int rc = gt_init(o);
+    gt_options_free(o);
+    CHECK(rc == 0, "gt_init: %s", gt_last_error());
+    if (phase == 0) {
+      pthread_t t[3];
+      for (int i = 0; i < 3; i++)
+        pthread_create(&t[i], NULL, emitter, (void *)(uintptr_t)site);
+      for (int i = 0; i < 3; i++)
+        pthread_join(t[i], NULL);
+      gt_flush(10000);
+    } else {
+      for (int i = 0; i < 200; i++) { /* replay runs in the sink thread */
+        gt_get_stats(&st[2]);
+        if (st[2].replayed - st[0].replayed >= st[1].spooled - st[0].spooled)
+          break;
+        struct timespec ts = {0, 20000000};
+        nanosleep(&ts, NULL);
+      }
+    }
+    CHECK(gt_shutdown(5000) == 0, "shutdown");
+    gt_get_stats(&st[phase + 1]);
+  }
+  uint64_t spooled = st[1].spooled - st[0].spooled;
+  CHECK(spooled > 0 && st[1].sent == st[0].sent, "phase 1 spooled %llu",
+        (unsigned long long)spooled);
+  CHECK(st[2].replayed - st[0].replayed == spooled, "replayed %llu of %llu",
+        (unsigned long long)(st[2].replayed - st[0].replayed),
+        (unsigned long long)spooled);
+  CHECK(st[2].lost == st[0].lost, "lost %llu",
+        (unsigned long long)(st[2].lost - st[0].lost));
+  char cmd[96];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  CHECK(system(cmd) == 0, "rm");
+}
+
 #ifndef UNDER_TSAN
 #define PER_MUTATOR 30000
 
@@ -157,6 +280,8 @@ int main(void) {
   GC_INIT();
   ring_mpsc();
   pipeline_emitters();
+  lifecycle_cycles();
+  delivery_spool_replay();
 #ifndef UNDER_TSAN
   pipeline_threads();
 #else
