@@ -271,7 +271,7 @@ int gt__spool_prepare(const char *dir) {
   }
   int rc = check_resolved(path);
   if (rc) return rc;
-  if (access(path, W_OK | X_OK) != 0)
+  if (faccessat(AT_FDCWD, path, W_OK | X_OK, AT_EACCESS) != 0)
     return gt__fail(GT_EIO, "gt.spool_dir: '%s' is not writable: %s", dir,
                     strerror(errno));
   return 0;
@@ -285,15 +285,18 @@ static int open_dir(const char *dir, bool *missing) {
   const char *bad;
   struct stat st;
   int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (missing) *missing = fd < 0 && errno == ENOENT;
-  if (fd < 0 && errno == ELOOP)
+  int err = errno;
+  if (missing) *missing = fd < 0 && err == ENOENT;
+  /* O_NOFOLLOW|O_DIRECTORY on a symlink fails with ELOOP or ENOTDIR */
+  if (fd < 0 && (err == ELOOP || err == ENOTDIR) && lstat(dir, &st) == 0 &&
+      S_ISLNK(st.st_mode))
     return gt__fail(GT_EINVAL,
                     "gt.spool_dir: refusing '%s': it is a "
                     "symbolic link; use the directory itself",
                     dir);
   if (fd < 0)
     return gt__fail(GT_EIO, "gt.spool_dir: cannot open '%s': %s", dir,
-                    strerror(errno));
+                    strerror(err));
   if (fstat(fd, &st) != 0) {
     close(fd);
     return gt__fail(GT_EIO, "gt.spool_dir: cannot open '%s': %s", dir,
