@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -366,6 +367,7 @@ Test(spool, old_style_claims_are_recovered) {
   pid_t live = fork();
   cr_assert_geq(live, 0);
   if (live == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlives a failed test */
     pause();
     _exit(0);
   }

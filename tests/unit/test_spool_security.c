@@ -423,6 +423,7 @@ static pid_t lock_holder(const char *path, bool newns, int ready) {
   pid_t pid = fork();
   cr_assert_geq(pid, 0);
   if (pid) return pid;
+  prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlives a failed test */
   if (newns) {
     if (unshare(CLONE_NEWPID) != 0) {
       dprintf(ready, "Eunshare(CLONE_NEWPID): %s\n", strerror(errno));
