@@ -871,15 +871,16 @@ const char *gt__spool_state_name(enum gt_spool_state s) {
   return "other";
 }
 
-/* Reads a message file for the listing (no lock: reading is harmless). */
-static void describe_message(int dfd, const char *name, gt_spool_entry *e,
+/* Reads a message file for the listing (no lock: reading is harmless).
+ * False when it is gone (delivered meanwhile). */
+static bool describe_message(int dfd, const char *name, gt_spool_entry *e,
                              char *why, size_t n, json_t **keep) {
   struct stat st;
   int fd = open_entry(dfd, name, &st, why, n);
   if (fd < 0) {
-    e->state = *why ? GT_SPOOLED_UNSAFE : GT_SPOOLED_OTHER;
-    e->aside = *why ? why : "it disappeared while listed";
-    return;
+    e->state = GT_SPOOLED_UNSAFE;
+    e->aside = why;
+    return *why != 0;
   }
   e->bytes = (uint64_t)st.st_size;
   json_t *o = read_json(fd, &st, why, n);
@@ -903,20 +904,23 @@ static void describe_message(int dfd, const char *name, gt_spool_entry *e,
     if (!e->aside) e->aside = "(no reason recorded)";
   }
   *keep = o;
+  return true;
 }
 
-/* A corrupt file's reason and count, from its sidecar. */
-static void describe_corrupt(int dfd, const char *name, gt_spool_entry *e,
+/* A corrupt file: what its bytes still say (backend, text, count), then
+ * the reason and count recorded in its sidecar when set aside. */
+static bool describe_corrupt(int dfd, const char *name, gt_spool_entry *e,
                              char *why, size_t n, json_t **keep) {
+  if (!describe_message(dfd, name, e, why, n, &keep[0])) return false;
+  if (e->state == GT_SPOOLED_UNSAFE) return true;
+  e->state = GT_SPOOLED_CORRUPT;
+  if (!e->aside) e->aside = "(no reason recorded)";
   struct stat st;
-  char side[NAME_MAX + 1];
-  e->aside = "(no reason recorded)";
-  if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-    e->bytes = (uint64_t)st.st_size;
+  char side[NAME_MAX + 1], side_why[160];
   snprintf(side, sizeof side, "%s" WHY, name);
-  int fd = open_entry(dfd, side, &st, why, n);
-  if (fd < 0) return;
-  json_t *o = read_json(fd, &st, why, n);
+  int fd = open_entry(dfd, side, &st, side_why, sizeof side_why);
+  if (fd < 0) return true;
+  json_t *o = keep[1] = read_json(fd, &st, side_why, sizeof side_why);
   close(fd);
   const char *r = json_string_value(json_object_get(o, "reason"));
   json_t *objects = json_object_get(o, "objects");
@@ -925,7 +929,7 @@ static void describe_corrupt(int dfd, const char *name, gt_spool_entry *e,
     e->objects_known = true;
     e->objects = (uint64_t)json_integer_value(objects);
   }
-  *keep = o;
+  return true;
 }
 
 int gt__spool_list(const char *dir, gt_spool_list_fn fn, void *ud) {
@@ -938,21 +942,20 @@ int gt__spool_list(const char *dir, gt_spool_list_fn fn, void *ud) {
     const char *name = l.v[i];
     gt_spool_entry e = {.name = name};
     char why[300] = "", sidecar_of[NAME_MAX + 1];
-    json_t *keep = NULL;
+    json_t *keep[2] = {NULL, NULL};
     struct stat st;
     switch (kind_of(name)) {
     case K_MSG:
     case K_OLD_CLAIM:
       e.state = GT_SPOOLED_PENDING;
-      describe_message(dfd, name, &e, why, sizeof why, &keep);
+      if (!describe_message(dfd, name, &e, why, sizeof why, keep)) continue;
       break;
     case K_REJECTED:
       e.state = GT_SPOOLED_REJECTED;
-      describe_message(dfd, name, &e, why, sizeof why, &keep);
+      if (!describe_message(dfd, name, &e, why, sizeof why, keep)) continue;
       break;
     case K_CORRUPT:
-      e.state = GT_SPOOLED_CORRUPT;
-      describe_corrupt(dfd, name, &e, why, sizeof why, &keep);
+      if (!describe_corrupt(dfd, name, &e, why, sizeof why, keep)) continue;
       break;
     case K_WHY: /* part of its corrupt file's entry, unless that is gone */
       snprintf(sidecar_of, sizeof sidecar_of, "%.*s",
@@ -978,8 +981,9 @@ int gt__spool_list(const char *dir, gt_spool_list_fn fn, void *ud) {
       e.aside = "not a spool file name: gt never reads it";
       break;
     }
-    fn(&e, ud);
-    json_decref(keep);
+    if (fn) fn(&e, ud);
+    json_decref(keep[0]);
+    json_decref(keep[1]);
     if (count < INT_MAX) count++;
   }
   names_free(&l);
