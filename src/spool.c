@@ -569,7 +569,8 @@ static int open_entry(int dfd, const char *name, struct stat *st, char *why,
   return fd;
 }
 
-/* The file's JSON, or NULL with the reason in why. Reads at most
+/* The file's JSON, or NULL with the reason in why; an empty reason means
+ * out of memory (try again later, the file is not at fault). Reads at most
  * SPOOL_MAX bytes from the checked descriptor. */
 static json_t *read_json(int fd, const struct stat *st, char *why, size_t n) {
   if (st->st_size > (off_t)SPOOL_MAX) {
@@ -580,7 +581,7 @@ static json_t *read_json(int fd, const struct stat *st, char *why, size_t n) {
   size_t cap = (size_t)st->st_size + 1, len = 0;
   char *buf = malloc(cap);
   if (!buf) {
-    snprintf(why, n, "out of memory reading it");
+    *why = 0;
     return NULL;
   }
   for (;;) {
@@ -594,20 +595,28 @@ static json_t *read_json(int fd, const struct stat *st, char *why, size_t n) {
     if (r == 0) break;
     len += (size_t)r;
     if (len == cap) { /* it grew since fstat: never beyond the limit */
-      char *m = cap > SPOOL_MAX ? NULL : realloc(buf, cap *= 2);
-      if (!m) {
+      if (cap > SPOOL_MAX) {
         snprintf(why, n, "over the spool's limit of %u MiB: not read",
                  SPOOL_MAX >> 20);
         free(buf);
         return NULL;
       }
-      buf = m;
+      size_t more = cap * 2 > SPOOL_MAX + 1 ? SPOOL_MAX + 1 : cap * 2;
+      char *m = realloc(buf, more);
+      if (!m) {
+        *why = 0;
+        free(buf);
+        return NULL;
+      }
+      buf = m, cap = more;
     }
   }
   json_error_t err;
   json_t *o = json_loadb(buf, len, 0, &err);
   free(buf);
-  if (!o)
+  if (!o && json_error_code(&err) == json_error_out_of_memory)
+    *why = 0;
+  else if (!o)
     snprintf(why, n, "not valid JSON (line %d, column %d): %s", err.line,
              err.column, err.text);
   return o;
@@ -784,6 +793,10 @@ static bool offer(pass *ps, const char *name, bool old_claim, gt_spool_fn fn,
   bool go_on = true;
   message m = {0};
   json_t *o = read_json(fd, &st, why, sizeof why);
+  if (!o && !*why) { /* out of memory: the next pass tries again */
+    close(fd);
+    return true;
+  }
   if (!o || !parse_message(o, &m, why, sizeof why)) {
     set_aside_corrupt(ps, name, why, &st, o && m.objects_known,
                       o ? m.objects : 0);
@@ -897,7 +910,7 @@ static bool describe_message(int dfd, const char *name, gt_spool_entry *e,
   }
   if (!ok) {
     e->state = GT_SPOOLED_CORRUPT;
-    e->aside = why;
+    e->aside = *why ? why : "cannot be read now (out of memory)";
   } else if (e->state == GT_SPOOLED_REJECTED) {
     json_t *a = json_object_get(o, "set_aside");
     e->aside = json_string_value(json_object_get(a, "reason"));
