@@ -21,7 +21,9 @@ static const char usage[] =
     "                    backend without sending anything\n"
     "  send-test [TEXT]  send one message through every configured backend\n"
     "                    and print each server's verdict\n"
-    "  spool list        list the undelivered messages in gt.spool_dir\n"
+    "  spool list        list every file in gt.spool_dir: pending messages\n"
+    "                    and those set aside (rejected, corrupt, unsafe),\n"
+    "                    each with its reason\n"
     "  spool replay      deliver them through the configured backends\n"
     "\n"
     "Options:\n"
@@ -131,12 +133,49 @@ static int send_one(const gt_backend_ops *ops, const gt_config *cfg, void *ud) {
   return EXIT_OK;
 }
 
-static enum gt_spool_verdict list_one(const char *backend, const char *text,
-                                      json_t *batch, void *ud) {
-  (*(size_t *)ud)++;
-  printf("%-12s %8llu objects  %.100s\n", backend,
-         (unsigned long long)gt__batch_json_collected(batch), text);
-  return GT_SPOOL_KEEP;
+/* Spool files hold text from the program's object names and from servers:
+ * control characters are shown escaped so that they cannot forge lines. */
+static void put_clean(const char *s, size_t max) {
+  size_t i = 0;
+  for (; s[i] && i < max; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == '\n')
+      fputs("\\n", stdout);
+    else if (c < 0x20 || c == 0x7f)
+      printf("\\x%02X", c);
+    else
+      putchar(c);
+  }
+  puts(s[i] ? "..." : "");
+}
+
+static void field(const char *label, const char *s, size_t max) {
+  printf("    %-18s", label);
+  put_clean(s, max);
+}
+
+typedef struct listing {
+  size_t pending, aside, other;
+} listing;
+
+static void list_one(const gt_spool_entry *e, void *ud) {
+  listing *l = ud;
+  char objects[32] = "?";
+  if (e->objects_known)
+    snprintf(objects, sizeof objects, "%llu", (unsigned long long)e->objects);
+  if (e->state == GT_SPOOLED_PENDING)
+    l->pending++;
+  else if (e->state == GT_SPOOLED_PARTIAL || e->state == GT_SPOOLED_OTHER)
+    l->other++; /* not messages */
+  else
+    l->aside++;
+  printf("%-8s %-12s %8s objects  ", gt__spool_state_name(e->state),
+         e->backend ? e->backend : "-", objects);
+  put_clean(e->name, 255);
+  bool note = e->state == GT_SPOOLED_PARTIAL || e->state == GT_SPOOLED_OTHER;
+  if (e->aside) field(note ? "note:" : "set aside:", e->aside, 400);
+  if (e->reason && *e->reason) field("spooled because:", e->reason, 400);
+  if (e->text) field("text:", e->text, 200);
 }
 
 /* Replay is what the library does at start: a pipeline that runs until the
@@ -144,9 +183,17 @@ static enum gt_spool_verdict list_one(const char *backend, const char *text,
 static int spool_cmd(const char *sub, const gt_options *opts,
                      const gt_config *cfg) {
   if (strcmp(sub, "list") == 0) {
-    size_t n = 0;
-    gt__spool_replay(cfg->spool_dir, list_one, &n);
-    printf("%zu message(s) in %s\n", n, cfg->spool_dir);
+    listing l = {0};
+    if (gt__spool_list(cfg->spool_dir, list_one, &l) < 0) {
+      fprintf(stderr, "gt: %s\n", gt_last_error());
+      return EXIT_USAGE;
+    }
+    printf("%zu message(s) in %s: %zu pending, %zu set aside",
+           l.pending + l.aside, cfg->spool_dir, l.pending, l.aside);
+    if (l.other) printf("; %zu other file(s)", l.other);
+    puts(l.aside ? " (set-aside files are never replayed: see "
+                   "docs/reliability.md)"
+                 : "");
     return EXIT_OK;
   }
   if (strcmp(sub, "replay") != 0) {
