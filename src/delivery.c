@@ -227,6 +227,7 @@ static enum gt_spool_verdict replay_one(const char *backend, const char *text,
   /* A refused login is a configuration fault, not the message's: keep it
    * for when the configuration is fixed. */
   if (res.retryable || res.auth_failed) return GT_SPOOL_STOP;
+  gt__spool_reject_reason(res.detail); /* kept with the file */
   return GT_SPOOL_REJECTED;
 }
 

@@ -398,9 +398,6 @@ typedef void (*gt_spool_list_fn)(const gt_spool_entry *e, void *ud);
  * opened or is unsafe. Reads only; takes no lock. */
 GT_HIDDEN int gt__spool_list(const char *dir, gt_spool_list_fn fn, void *ud);
 GT_HIDDEN const char *gt__spool_state_name(enum gt_spool_state s);
-/* A malloc'd copy of s[0..n) as valid UTF-8: each byte that is not part of
- * a valid sequence becomes "\xHH". *out_len (may be NULL) gets its length. */
-GT_HIDDEN char *gt__utf8_repair(const char *s, size_t n, size_t *out_len);
 
 /* ---- backends (backend/) ------------------------------------------------ */
 #include "backend/backend.h"

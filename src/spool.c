@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "gt_internal.h"
+#include "text.h"
 
 #define SUFFIX ".msg"
 #define CLAIM ".claim." /* claims by rename, before flock: still recovered */
@@ -62,54 +63,12 @@ static bool ends_with(const char *s, const char *suffix) {
 
 /* ---- UTF-8 -------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at s, 0 if invalid: the rules jansson
- * applies (no overlong forms, no surrogates, nothing above U+10FFFF). */
-static size_t utf8_seq(const unsigned char *s, size_t n) {
-  unsigned c = s[0], cp;
-  size_t len;
-  if (c < 0x80) return 1;
-  if (c >= 0xC2 && c <= 0xDF)
-    len = 2, cp = c & 0x1F;
-  else if (c >= 0xE0 && c <= 0xEF)
-    len = 3, cp = c & 0x0F;
-  else if (c >= 0xF0 && c <= 0xF4)
-    len = 4, cp = c & 0x07;
-  else
-    return 0;
-  if (n < len) return 0;
-  for (size_t i = 1; i < len; i++) {
-    if ((s[i] & 0xC0) != 0x80) return 0;
-    cp = cp << 6 | (s[i] & 0x3F);
-  }
-  if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-      (cp >= 0xD800 && cp <= 0xDFFF))
-    return 0;
-  return len;
-}
-
-char *gt__utf8_repair(const char *s, size_t n, size_t *out_len) {
-  char *out = malloc(n * 4 + 1), *o = out;
-  if (!out) return NULL;
-  for (size_t i = 0; i < n;) {
-    size_t k = utf8_seq((const unsigned char *)s + i, n - i);
-    if (k) {
-      memcpy(o, s + i, k);
-      o += k, i += k;
-    } else {
-      o += sprintf(o, "\\x%02X", (unsigned char)s[i++]);
-    }
-  }
-  *o = 0;
-  if (out_len) *out_len = (size_t)(o - out);
-  return out;
-}
-
 /* json_string that keeps invalid UTF-8 as \xHH instead of failing. */
 static json_t *jstr(const char *s) {
   json_t *j = json_string(s);
   if (j) return j;
   size_t n;
-  char *r = gt__utf8_repair(s, strlen(s), &n);
+  char *r = gt__text_utf8n(s, strlen(s), &n);
   if (r) j = json_stringn(r, n);
   free(r);
   return j;
@@ -124,14 +83,14 @@ static json_t *repair_tree(json_t *j) {
   char *r;
   switch (json_typeof(j)) {
   case JSON_STRING:
-    r = gt__utf8_repair(json_string_value(j), json_string_length(j), &n);
+    r = gt__text_utf8n(json_string_value(j), json_string_length(j), &n);
     if (r) out = json_stringn(r, n);
     free(r);
     return out;
   case JSON_OBJECT:
     out = json_object();
     json_object_foreach(j, key, v) {
-      r = gt__utf8_repair(key, strlen(key), NULL);
+      r = gt__text_utf8n(key, strlen(key), NULL);
       json_t *c = repair_tree(v);
       int rc = r && c ? json_object_set_new(out, r, c) : (json_decref(c), -1);
       free(r);

@@ -1,42 +1,46 @@
-/* UTF-8 repair and one-line escaping for text that backends did not make
- * themselves (object names inside rendered messages, server replies). */
+/* Text gt did not make itself — object names, file names, server replies,
+ * spooled messages — made safe for where it goes: JSON and MIME bodies
+ * need valid UTF-8, a line of a log or of the gt tool needs one line and
+ * no terminal control. Whatever is refused is written as the four
+ * characters \xhh, the same everywhere. */
 #include "text.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at p, 0 if p starts an invalid one.
- * Stops at a NUL (it is no continuation byte), so never reads past it. */
-static size_t seq_len(const unsigned char *p, uint32_t *cp) {
+/* Length of the valid UTF-8 sequence at p (n > 0 bytes left), 0 if p
+ * starts an invalid one: the rules jansson applies (no overlong forms, no
+ * surrogates, nothing past U+10FFFF). */
+static size_t seq_len(const unsigned char *p, size_t n, uint32_t *cp) {
   unsigned char c = p[0];
   if (c < 0x80) {
     *cp = c;
     return 1;
   }
-  size_t n;
+  size_t len;
   unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the 2nd byte */
   if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
+    len = 2;
   } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
+    len = 3;
     if (c == 0xE0) lo = 0xA0; /* overlong */
     if (c == 0xED) hi = 0x9F; /* surrogates */
   } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
+    len = 4;
     if (c == 0xF0) lo = 0x90; /* overlong */
     if (c == 0xF4) hi = 0x8F; /* past U+10FFFF */
   } else {
     return 0;
   }
-  if (p[1] < lo || p[1] > hi) return 0;
-  uint32_t v = c & (0xFF >> (n + 1));
-  for (size_t i = 1; i < n; i++) {
+  if (len > n || p[1] < lo || p[1] > hi) return 0;
+  uint32_t v = c & (0xFF >> (len + 1));
+  for (size_t i = 1; i < len; i++) {
     if ((p[i] & 0xC0) != 0x80) return 0;
     v = (v << 6) | (p[i] & 0x3F);
   }
   *cp = v;
-  return n;
+  return len;
 }
 
 static char *put_hex(char *d, unsigned char c) {
@@ -50,35 +54,36 @@ static char *put_hex(char *d, unsigned char c) {
 
 bool gt__text_is_utf8(const char *s) {
   const unsigned char *p = (const unsigned char *)s;
+  size_t n = strlen(s);
   uint32_t cp;
-  while (*p) {
-    size_t n = seq_len(p, &cp);
-    if (!n) return false;
-    p += n;
-  }
+  for (size_t i = 0, l; i < n; i += l)
+    if (!(l = seq_len(p + i, n - i, &cp))) return false;
   return true;
+}
+
+char *gt__text_utf8n(const char *s, size_t n, size_t *out_len) {
+  char *out = malloc(4 * n + 1), *d = out;
+  if (!out) return NULL;
+  const unsigned char *p = (const unsigned char *)s;
+  uint32_t cp;
+  for (size_t i = 0; i < n;) {
+    size_t l = seq_len(p + i, n - i, &cp);
+    if (!l) {
+      d = put_hex(d, p[i++]);
+    } else {
+      memcpy(d, p + i, l);
+      d += l;
+      i += l;
+    }
+  }
+  *d = '\0';
+  if (out_len) *out_len = (size_t)(d - out);
+  return out;
 }
 
 char *gt__text_utf8(const char *s) {
   if (!s) s = "";
-  if (gt__text_is_utf8(s)) return strdup(s);
-  size_t len = strlen(s);
-  char *out = malloc(4 * len + 1), *d = out;
-  if (!out) return NULL;
-  const unsigned char *p = (const unsigned char *)s;
-  uint32_t cp;
-  while (*p) {
-    size_t n = seq_len(p, &cp);
-    if (!n) {
-      d = put_hex(d, *p++);
-    } else {
-      memcpy(d, p, n);
-      d += n;
-      p += n;
-    }
-  }
-  *d = '\0';
-  return out;
+  return gt__text_is_utf8(s) ? strdup(s) : gt__text_utf8n(s, strlen(s), NULL);
 }
 
 /* Code points a line must not carry raw: they end lines, move the cursor,
@@ -89,23 +94,27 @@ static bool unsafe(uint32_t cp) {
          (cp >= 0x2066 && cp <= 0x2069);
 }
 
-size_t gt__text_line_put(char *dst, const char *s) {
+size_t gt__text_line_putn(char *dst, const char *s, size_t n) {
   char *d = dst;
   const unsigned char *p = (const unsigned char *)(s ? s : "");
   uint32_t cp;
-  while (*p) {
-    size_t n = seq_len(p, &cp);
-    if (!n) {
-      d = put_hex(d, *p++);
+  for (size_t i = 0; i < n;) {
+    size_t l = seq_len(p + i, n - i, &cp);
+    if (!l) {
+      d = put_hex(d, p[i++]);
     } else if (unsafe(cp)) {
-      for (size_t i = 0; i < n; i++)
-        d = put_hex(d, p[i]);
-      p += n;
+      for (size_t k = 0; k < l; k++)
+        d = put_hex(d, p[i + k]);
+      i += l;
     } else {
-      memcpy(d, p, n);
-      d += n;
-      p += n;
+      memcpy(d, p + i, l);
+      d += l;
+      i += l;
     }
   }
   return (size_t)(d - dst);
+}
+
+size_t gt__text_line_put(char *dst, const char *s) {
+  return gt__text_line_putn(dst, s ? s : "", s ? strlen(s) : 0);
 }

@@ -18,6 +18,9 @@ GT_HIDDEN bool gt__text_is_utf8(const char *s);
  * UTF-8 sequence is replaced by the 4 characters \xhh. NULL only when out
  * of memory (s NULL is taken as ""). */
 GT_HIDDEN char *gt__text_utf8(const char *s);
+/* The same for n bytes (NULs included); *out_len (if not NULL) gets the
+ * result's length. */
+GT_HIDDEN char *gt__text_utf8n(const char *s, size_t n, size_t *out_len);
 
 /* The most bytes gt__text_line_put writes for n input bytes. */
 #define GT_TEXT_LINE_MAX(n) (4 * (n))
@@ -28,5 +31,6 @@ GT_HIDDEN char *gt__text_utf8(const char *s);
  * overrides and invalid UTF-8 bytes become \xhh per byte, so a name cannot
  * start a forged line or drive a terminal. Returns the bytes written. */
 GT_HIDDEN size_t gt__text_line_put(char *dst, const char *s);
+GT_HIDDEN size_t gt__text_line_putn(char *dst, const char *s, size_t n);
 
 #endif

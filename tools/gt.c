@@ -9,6 +9,7 @@
 
 #include "backend/http.h"
 #include "gt_internal.h"
+#include "text.h"
 
 enum { EXIT_OK = 0, EXIT_DELIVERY = 1, EXIT_USAGE = 2 };
 
@@ -136,17 +137,16 @@ static int send_one(const gt_backend_ops *ops, const gt_config *cfg, void *ud) {
 /* Spool files hold text from the program's object names and from servers:
  * control characters are shown escaped so that they cannot forge lines. */
 static void put_clean(const char *s, size_t max) {
-  size_t i = 0;
-  for (; s[i] && i < max; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (c == '\n')
-      fputs("\\n", stdout);
-    else if (c < 0x20 || c == 0x7f)
-      printf("\\x%02X", c);
-    else
-      putchar(c);
-  }
-  puts(s[i] ? "..." : "");
+  size_t n = strlen(s);
+  bool cut = n > max;
+  if (cut) /* at a character's start */
+    for (n = max; n && ((unsigned char)s[n] & 0xC0) == 0x80; n--)
+      ;
+  char *line = malloc(GT_TEXT_LINE_MAX(n) + 1);
+  if (!line) return;
+  line[gt__text_line_putn(line, s, n)] = 0;
+  printf("%s%s\n", line, cut ? "..." : "");
+  free(line);
 }
 
 static void field(const char *label, const char *s, size_t max) {

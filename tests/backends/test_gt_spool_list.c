@@ -117,7 +117,8 @@ Test(gt_spool_list, shows_every_file_with_its_state_and_reason) {
   cr_expect(strstr(out, "a FIFO, not a regular file"), "%s", out);
   cr_expect(strstr(out, "pending  sms"), "%s", out);
   cr_expect(strstr(out, "sms: HTTP 500"), "%s", out);
-  cr_expect(strstr(out, "pending text\\n[gt] forged line\\x1B[31m"), "%s", out);
+  cr_expect(strstr(out, "pending text\\x0a[gt] forged line\\x1b[31m"), "%s",
+            out);
   cr_expect_null(strstr(out, "\n[gt] forged"), "a spooled text forged a line");
   cr_expect_null(strstr(out, "\x1b"), "a raw escape sequence was printed");
   free(out);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "gt_internal.h"
+#include "text.h"
 
 static char dir[128];
 
@@ -287,11 +288,11 @@ Test(spool, invalid_utf8_is_kept_escaped_never_dropped) {
   rows rs = list_all();
   cr_assert_eq(rs.n, 1);
   cr_assert_eq(rs.r[0].state, GT_SPOOLED_PENDING, "%s", rs.r[0].aside);
-  cr_expect_str_eq(rs.r[0].text, "Caf\\xE9 objects");
-  cr_expect_str_eq(rs.r[0].reason, "sms: HTTP 500 \\xC3(");
+  cr_expect_str_eq(rs.r[0].text, "Caf\\xe9 objects");
+  cr_expect_str_eq(rs.r[0].reason, "sms: HTTP 500 \\xc3(");
   seen s = {.answer = GT_SPOOL_DELIVERED};
   cr_assert_eq(gt__spool_replay(dir, record, &s), 1);
-  cr_expect_str_eq(s.texts[0], "Caf\\xE9 objects");
+  cr_expect_str_eq(s.texts[0], "Caf\\xe9 objects");
   cr_expect_eq(s.collected, 3, "the batch is kept");
 }
 
@@ -312,7 +313,7 @@ Test(spool, utf8_repair_agrees_with_jansson) {
     }
     s[n] = 0;
     size_t len;
-    char *fixed = gt__utf8_repair(s, n, &len);
+    char *fixed = gt__text_utf8n(s, n, &len);
     cr_assert_not_null(fixed);
     json_t *j = json_stringn(fixed, len);
     cr_assert_not_null(j, "repair left invalid UTF-8");
