@@ -134,3 +134,29 @@ Test(batch, merge_adds_counts_and_json_has_them) {
   gt__batch_free(&a);
   gt__batch_free(&b);
 }
+
+/* With gt.alloc_sample_every, counts and bytes are estimates alike (N7),
+ * and the JSON says how many sampled objects it has no details for. */
+Test(render, estimates_scale_bytes_like_counts_and_samples_are_accounted) {
+  gt_batch b;
+  gt__batch_init(&b);
+  uint32_t s = gt__intern_site("Est", NULL, 0);
+  for (int i = 0; i < 40; i++) /* 40 sampled, one object each, 16 bytes */
+    add(&b, GT_GROUP_NAME, s, 1, 16, true);
+  b.scale = 10;
+  json_t *j = gt__batch_json(&b);
+  cr_assert_eq(json_integer_value(json_object_get(j, "collected")), 400);
+  cr_assert_eq(json_integer_value(json_object_get(j, "bytes")), 6400);
+  json_t *g = json_array_get(json_object_get(j, "groups"), 0);
+  cr_assert_eq(json_integer_value(json_object_get(g, "bytes")), 6400);
+  size_t shown = json_array_size(json_object_get(j, "samples"));
+  cr_assert_eq(shown, GT_BATCH_MAX_SAMPLES);
+  cr_assert_eq(json_integer_value(json_object_get(j, "samples_omitted")),
+               40 - GT_BATCH_MAX_SAMPLES);
+  json_decref(j);
+  gt_config c = cfg("{count} objects, {bytes} bytes", NULL);
+  char *t = gt__render(&c, &b);
+  cr_assert_str_eq(t, "~400 objects, ~6,400 bytes");
+  free(t);
+  gt__batch_free(&b);
+}
