@@ -165,7 +165,8 @@ static void lifecycle_cycles(void) {
     bad += init_small(c % 2 ? "16" : "1024") != 0;
     struct timespec ts = {0, 2000000};
     nanosleep(&ts, NULL);
-    bad += gt_shutdown(2000) != 0;
+    int rc = gt_shutdown(2000); /* a busy sink may be left to finish */
+    bad += rc != 0 && rc != -GT_ETIMEDOUT;
   }
   CHECK(bad == 0, "%d init/shutdown calls failed", bad);
   atomic_store(&cycling, 0);
