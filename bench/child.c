@@ -37,8 +37,8 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "gc/ring.h"
 #include "gt/gt.h"
-#include "gt_internal.h"
 
 /* ---- measurement helpers ------------------------------------------------ */
 

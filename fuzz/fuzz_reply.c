@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend/infobip.h"
+#include "backends/infobip.h"
 
 #define CHECK(cond)                                                            \
   do {                                                                         \
@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   res.retryable = res.auth_failed = true;
   int rc = gt__infobip_verdict(NULL, "sms", &r, &res);
 
-  CHECK(rc == 0 || rc == -GT_ESEND);
+  CHECK(rc == 0 || rc == GT_ESEND);
   size_t dl = strnlen(res.detail, sizeof res.detail);
   CHECK(dl < sizeof res.detail);
   CHECK(dl > 0);
@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   CHECK(!strncmp(res.detail, "sms: ", 5));
   CHECK(res.auth_failed == (status == 401 || status == 403));
   if (status < 200 || status >= 300) {
-    CHECK(rc == -GT_ESEND);
+    CHECK(rc == GT_ESEND);
     CHECK(res.retryable == (status == 429 || (status >= 500 && status <= 599)));
     CHECK(res.retry_after_ms == retry_after);
   } else {

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend/sms_text.h"
+#include "backends/sms_text.h"
 
 #define CHECK(cond)                                                            \
   do {                                                                         \

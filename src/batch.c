@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gt_internal.h"
+#include "batch.h"
+#include "intern.h"
+#include "message.h"
 
 void gt__batch_init(gt_batch *b) {
   memset(b, 0, sizeof *b);
@@ -113,7 +115,7 @@ int gt__batch_add(gt_batch *b, enum gt_group_by by, const gt_event *ev,
   uint32_t name_id = by == GT_GROUP_NONE ? 0 : s->name_id;
   /* Grouping by name still remembers the site when a name has only one. */
   gt_group *g = group_for(b, site, name_id);
-  if (!g) return -GT_ENOMEM;
+  if (!g) return GT_ENOMEM;
   note_site(g, ev->site);
   if (ev->kind == GT_EV_FREED) {
     g->freed += n;
@@ -153,7 +155,7 @@ int gt__batch_merge(gt_batch *into, const gt_batch *from) {
   for (size_t i = 0; i < from->ngroups; i++) {
     const gt_group *f = &from->groups[i];
     gt_group *g = group_for(into, f->site, f->name_id);
-    if (!g) return -GT_ENOMEM;
+    if (!g) return GT_ENOMEM;
     if (f->only_site != UINT32_MAX) note_site(g, f->only_site);
     g->count += f->count;
     g->freed += f->freed;
@@ -199,7 +201,7 @@ static json_t *ages_json(const gt_ages *a) {
 
 static json_t *site_json(const gt_site *s) {
   char buf[512];
-  return json_string(gt__fmt_site(s, buf, sizeof buf));
+  return json_string(gt__site_label(s, buf, sizeof buf));
 }
 
 json_t *gt__batch_json(const gt_batch *b) {

@@ -12,7 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gt_internal.h"
+#include "config.h"
+#include "delivery/delivery.h"
+#include "delivery/spool.h"
+#include "gc/gcctx.h"
+#include "intern.h"
+#include "options.h"
+#include "stats.h"
+#include "worker/worker.h"
 
 enum state { STOPPED, RUNNING, STOPPING };
 
@@ -26,22 +33,13 @@ static _Atomic int64_t collect_wait_ms = 3000;
 static _Atomic int64_t exit_timeout_ms = 10000;
 #define SPOOL_RESERVE_MS 500 /* of gt_shutdown's time, to spool at the end */
 
-/* Error codes, their names and messages: one list. */
-#define GT_ERRORS(X)                                                           \
-  X(GT_OK, "success")                                                          \
-  X(GT_EINVAL, "invalid argument or configuration")                            \
-  X(GT_ENOMEM, "out of memory")                                                \
-  X(GT_ESTATE, "not initialised, or already initialised")                      \
-  X(GT_EBACKEND, "backend not available")                                      \
-  X(GT_ESEND, "delivery failed")                                               \
-  X(GT_ETIMEDOUT, "timed out")                                                 \
-  X(GT_EIO, "I/O error")
-
 const char *gt_strerror(int err) {
-  switch (err < 0 ? -err : err) {
-#define CASE(code, msg)                                                        \
-  case code:                                                                   \
-    return msg;
+  switch (err > 0 ? -err : err) {
+  case GT_OK:
+    return "success";
+#define CASE(name, value, text)                                                \
+  case name:                                                                   \
+    return text;
     GT_ERRORS(CASE)
 #undef CASE
   default:
@@ -94,8 +92,11 @@ static int open_sinks(gt_config *cfg, bool spool_ok) {
        t = strtok_r(NULL, ", ", &save)) {
     if (nsinks == GT_MAX_SINKS)
       rc = gt__fail(GT_EINVAL, "gt.backend: at most %d backends", GT_MAX_SINKS);
-    else
-      rc = gt__sink_open(gt__backend_find(t), cfg, spool_ok, &sinks[nsinks]);
+    else {
+      const gt_backend_ops *ops;
+      rc = gt__backend_find(cfg, t, &ops);
+      if (!rc) rc = gt__sink_open(ops, cfg, spool_ok, &sinks[nsinks]);
+    }
     if (!rc) nsinks++;
   }
   if (rc) {
@@ -113,7 +114,7 @@ static int open_sinks(gt_config *cfg, bool spool_ok) {
 static int prepare_spool(const gt_config *cfg, bool *ok) {
   int rc = gt__spool_prepare(cfg->spool_dir);
   *ok = rc == 0;
-  if (rc == -GT_EINVAL) return rc;
+  if (rc == GT_EINVAL) return rc;
   if (rc) gt__warn("%s; undelivered messages will be lost", gt_last_error());
   return 0;
 }
@@ -129,11 +130,10 @@ static int start(const gt_options *opts) {
                     "CMake's gt::gt do)");
   gt_config *cfg = calloc(1, sizeof *cfg);
   if (!cfg) return gt__fail(GT_ENOMEM, "out of memory");
-  if ((rc = gt__config_build(opts, cfg))) {
+  if ((rc = gt__options_build(opts, cfg))) {
     free(cfg);
     return rc;
   }
-  atomic_init(&cfg->refs, 1);
   bool spool_ok = false;
   if ((rc = gt__alloc_setup(cfg)) ||
       (rc = gt__emit_open(cfg->queue_capacity)) ||
@@ -244,6 +244,53 @@ size_t gt_collect(void) {
   size_t n = gt__collect();
   /* Bounded: a slow server delays delivery, not the caller. */
   int64_t wait = atomic_load(&collect_wait_ms);
-  if (gt__worker_sync(gt__now_ms() + wait) == -GT_ESTATE) gt__clear_error();
+  if (gt__worker_sync(gt__now_ms() + wait) == GT_ESTATE) gt__clear_error();
   return n;
+}
+
+/* ---- statistics ---------------------------------------------------------- */
+
+void gt_get_stats(gt_stats *out) {
+  if (!out) return;
+  memset(out, 0, sizeof *out);
+#define FILL_PIPELINE(field) out->field = gt__counter(GT_C_##field);
+#define FILL_ALLOC(field)
+#define FILL_DERIVED(field)
+#define FILL(field, who, meaning) FILL_##who(field)
+  GT_STATS(FILL)
+#undef FILL
+  gt__alloc_counts(&out->allocated, &out->tracked);
+  uint64_t s = gt__stats_scale_get();
+  out->estimated = out->collected * s;
+  out->estimated_bytes = out->bytes * s;
+}
+
+size_t gt_get_name_stats(gt_name_stats *out, size_t cap) {
+  gt__intern_setup();
+  uint32_t n = gt__name_count(), sites = gt__site_count();
+  if (!out) cap = 0;
+  for (uint32_t id = 1; id <= n && id - 1 < cap; id++)
+    out[id - 1] = (gt_name_stats){.name = gt__name(id)};
+  for (uint32_t id = 1; id <= sites; id++) {
+    gt_site *s = gt__site(id);
+    if (s->name_id - 1 >= cap) continue;
+    gt_name_stats *o = &out[s->name_id - 1];
+    o->collected += atomic_load_explicit(&s->collected, memory_order_relaxed);
+    o->freed += atomic_load_explicit(&s->freed, memory_order_relaxed);
+    o->bytes += atomic_load_explicit(&s->bytes, memory_order_relaxed);
+  }
+  /* The reserved sites, once something was counted there. */
+  size_t total = n;
+  for (uint32_t id = GT_FIRST_RESERVED; id <= GT_OTHER_SITE; id++) {
+    gt_site *r = gt__site(id);
+    gt_name_stats e = {
+        .name = r->name,
+        .collected = atomic_load_explicit(&r->collected, memory_order_relaxed),
+        .freed = atomic_load_explicit(&r->freed, memory_order_relaxed),
+        .bytes = atomic_load_explicit(&r->bytes, memory_order_relaxed)};
+    if (!e.collected && !e.freed) continue;
+    if (total < cap) out[total] = e;
+    total++;
+  }
+  return total;
 }

@@ -13,10 +13,11 @@
  * only their attribution is coarser. */
 #include <link.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "gt_internal.h"
+#include "intern.h"
 #include "text.h"
 
 #define CHUNK_BITS 10
@@ -325,6 +326,16 @@ uint32_t gt__site_count(void) {
 
 const char *gt__name(uint32_t name_id) {
   return name_chunk(name_id)[name_id & (CHUNK - 1)];
+}
+
+const char *gt__site_label(const gt_site *s, char *buf, size_t n) {
+  if (!s->file) {
+    buf[0] = 0;
+    return buf;
+  }
+  const char *base = strrchr(s->file, '/');
+  snprintf(buf, n, "%s:%d", base ? base + 1 : s->file, s->line);
+  return buf;
 }
 
 uint32_t gt__name_count(void) {

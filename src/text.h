@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "gt_internal.h"
+#include "util.h"
 
 /* True if s is valid UTF-8 as JSON parsers define it (no overlong forms,
  * no surrogates, nothing past U+10FFFF). */

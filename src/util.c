@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "gt_internal.h"
+#include "util.h"
 
 static _Thread_local char last_error[512];
 
@@ -17,7 +17,7 @@ int gt__fail(int code, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(last_error, sizeof last_error, fmt, ap);
   va_end(ap);
-  return -code;
+  return code;
 }
 
 void gt__clear_error(void) {

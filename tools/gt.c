@@ -7,8 +7,12 @@
 #include <gc.h>
 #include <jansson.h>
 
-#include "backend/http.h"
-#include "gt_internal.h"
+#include "backends/http.h"
+#include "batch.h"
+#include "config.h"
+#include "delivery/backend.h"
+#include "delivery/spool.h"
+#include "options.h"
 #include "text.h"
 
 enum { EXIT_OK = 0, EXIT_DELIVERY = 1, EXIT_USAGE = 2 };
@@ -77,9 +81,9 @@ static int each_backend(const gt_config *cfg, each_fn fn, void *ud) {
     while (n && p[n - 1] == ' ')
       n--;
     snprintf(name, sizeof name, "%.*s", (int)n, p);
-    const gt_backend_ops *ops = gt__backend_find(name);
-    if (!ops) {
-      fprintf(stderr, "gt: backend %s: not available in this build\n", name);
+    const gt_backend_ops *ops;
+    if (gt__backend_find(cfg, name, &ops) != GT_OK) {
+      fprintf(stderr, "gt: %s\n", gt_last_error());
       return EXIT_USAGE;
     }
     int rc = fn(ops, cfg, ud);
@@ -270,7 +274,7 @@ int main(int argc, char **argv) {
     goto out;
   }
   gt_config cfg;
-  if (gt__config_build(opts, &cfg) < 0) {
+  if (gt__options_build(opts, &cfg) < 0) {
     fprintf(stderr, "gt: configuration: %s\n", gt_last_error());
     goto out;
   }

@@ -12,7 +12,7 @@
  *   gt_collect();                           // collect, report, deliver
  *   gt_shutdown(5000);                      // also run at exit
  *
- * Every function returning int returns 0 (GT_OK) or a negative -GT_E* code;
+ * Every function returning int returns 0 (GT_OK) or a negative GT_E* code;
  * gt_last_error() gives a sentence naming the cause (never a secret).
  * Memory from the gt_malloc family is bdwgc memory: it is scanned for
  * pointers (except gt_malloc_atomic) and must not be passed to free().
@@ -40,18 +40,25 @@ extern "C" {
 #define GT_EXTERN
 #endif
 
-/* Error codes, returned negated. Never renumbered. */
+/* Errors: every function returning int returns 0 (GT_OK) or one of these
+ * negative codes, never renumbered: `if (gt_init(o) == GT_EINVAL)`. */
+#define GT_ERRORS(X)                                                           \
+  X(GT_EINVAL, -1, "invalid argument or configuration")                       \
+  X(GT_ENOMEM, -2, "out of memory")                                            \
+  X(GT_ESTATE, -3, "not running, or already running")                          \
+  X(GT_EBACKEND, -4, "backend not available in this build")                    \
+  X(GT_ESEND, -5, "delivery failed")                                           \
+  X(GT_ETIMEDOUT, -6, "timed out")                                             \
+  X(GT_EIO, -7, "file or system error")
+
 enum {
   GT_OK = 0,
-  GT_EINVAL = 1,    /* bad argument or configuration value */
-  GT_ENOMEM = 2,    /* out of memory */
-  GT_ESTATE = 3,    /* not initialised, or initialised twice */
-  GT_EBACKEND = 4,  /* backend unknown or not available in this build */
-  GT_ESEND = 5,     /* a backend failed to deliver */
-  GT_ETIMEDOUT = 6, /* a deadline passed before the work was done */
-  GT_EIO = 7,       /* file or system error */
+#define GT__ERROR_ENUM(name, value, text) name = value,
+  GT_ERRORS(GT__ERROR_ENUM)
+#undef GT__ERROR_ENUM
 };
 
+/* A sentence for a code (either sign). */
 GT_EXTERN const char *gt_strerror(int err);
 /* Detail of the last failure in this thread ("" if none). */
 GT_EXTERN const char *gt_last_error(void);
@@ -120,25 +127,31 @@ GT_EXTERN size_t gt_collect(void);
  * 0, -GT_ETIMEDOUT (delivery goes on) or -GT_ESTATE (not running). */
 GT_EXTERN int gt_flush(int timeout_ms);
 
+/* Statistics, counted from the first object to exit (gt_init and
+ * gt_shutdown keep them): (field, who counts it, meaning). */
+#define GT_STATS(X)                                                            \
+  X(allocated, ALLOC, "gt_malloc family calls (and gt_watch)")                 \
+  X(tracked, ALLOC, "of those, tracked (see gt.alloc_sample_every)")           \
+  X(collected, PIPELINE, "tracked objects reported as collected")              \
+  X(freed, PIPELINE, "gt_free calls (and GC_FREE on gt objects)")              \
+  X(estimated, DERIVED, "collected scaled by gt.alloc_sample_every")           \
+  X(sampled, PIPELINE, "notifications: every Nth collected object")           \
+  X(batches, PIPELINE, "batches closed")                                       \
+  X(sent, PIPELINE, "messages delivered by backends")                          \
+  X(failed, PIPELINE, "messages a backend failed to deliver")                  \
+  X(retried, PIPELINE, "send attempts after the first")                        \
+  X(spooled, PIPELINE, "messages written to the spool")                        \
+  X(replayed, PIPELINE, "spooled messages delivered later")                    \
+  X(lost, PIPELINE, "objects in messages neither sent nor spooled")           \
+  X(held, PIPELINE, "batches merged into a later message")                     \
+  X(overflowed, PIPELINE, "objects counted without details (ring full)")       \
+  X(bytes, PIPELINE, "bytes of collected tracked objects")                     \
+  X(estimated_bytes, DERIVED, "bytes scaled by gt.alloc_sample_every")
+
 typedef struct gt_stats {
-  uint64_t allocated;  /* gt_malloc family calls (and gt_watch) */
-  uint64_t tracked;    /* of those, tracked (see gt.alloc_sample_every) */
-  uint64_t collected;  /* tracked objects reported as collected */
-  uint64_t freed;      /* gt_free calls */
-  uint64_t estimated;  /* collected scaled by alloc_sample_every */
-  uint64_t sampled;    /* notifications: every Nth collected object */
-  uint64_t batches;    /* batches closed by the pipeline */
-  uint64_t sent;       /* messages delivered by backends */
-  uint64_t failed;     /* messages that a backend failed to deliver */
-  uint64_t retried;    /* send attempts after the first */
-  uint64_t spooled;    /* messages written to the spool */
-  uint64_t replayed;   /* spooled messages delivered later */
-  uint64_t lost;       /* objects in messages neither sent nor spooled */
-  uint64_t held;       /* batches merged into a later message (rate
-                          limited, or a backend fell behind) */
-  uint64_t overflowed; /* events whose details were lost (ring full) */
-  uint64_t bytes;      /* bytes of collected tracked objects */
-  uint64_t estimated_bytes; /* bytes scaled by alloc_sample_every */
+#define GT__STATS_FIELD(field, who, meaning) uint64_t field;
+  GT_STATS(GT__STATS_FIELD)
+#undef GT__STATS_FIELD
 } gt_stats;
 
 GT_EXTERN void gt_get_stats(gt_stats *out);

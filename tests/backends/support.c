@@ -174,15 +174,20 @@ void test_config(gt_config *cfg, const char *const *kv) {
   for (; kv && kv[0]; kv += 2)
     cr_assert_eq(gt_options_set(o, kv[0], kv[1]), 0, "set %s: %s", kv[0],
                  gt_last_error());
-  int rc = gt__config_build(o, cfg);
+  int rc = gt__options_build(o, cfg);
   gt_options_free(o);
   cr_assert_eq(rc, 0, "config: %s", gt_last_error());
 }
 
+const gt_backend_ops *test_backend(const gt_config *cfg, const char *name) {
+  const gt_backend_ops *ops = NULL;
+  cr_assert_eq(gt__backend_find(cfg, name, &ops), 0, "backend %s: %s", name,
+               gt_last_error());
+  return ops;
+}
+
 int test_open(const char *name, const char *const *kv, void **state,
               gt_config *cfg) {
-  const gt_backend_ops *ops = gt__backend_find(name);
-  cr_assert_not_null(ops, "backend %s not built", name);
   memset(cfg, 0, sizeof *cfg);
   *state = NULL;
   /* A bad value may be refused by the configuration layer (it checks
@@ -193,8 +198,10 @@ int test_open(const char *name, const char *const *kv, void **state,
   int rc = 0;
   for (; kv && kv[0] && rc == 0; kv += 2)
     rc = gt_options_set(o, kv[0], kv[1]);
-  if (rc == 0) rc = gt__config_build(o, cfg);
+  if (rc == 0) rc = gt__options_build(o, cfg);
   gt_options_free(o);
+  const gt_backend_ops *ops = NULL;
+  if (rc == 0) rc = gt__backend_find(cfg, name, &ops);
   if (rc == 0) rc = ops->open(cfg, state);
   assert_no_secret("gt_last_error", gt_last_error());
   return rc;

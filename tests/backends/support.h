@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "gt_internal.h"
+#include "../internal.h"
 
 /* Secrets the tests use; no captured output may ever contain them. */
 #define SMS_KEY_OK "ib-SECRET-ok-5f2e91c4"
@@ -56,6 +56,8 @@ size_t server_wait_records(const test_server *s, size_t n, int timeout_ms);
  * gt_init does; asserts that it builds. */
 void test_config(gt_config *cfg, const char *const *kv);
 /* Opens backend `name` with kv; returns open()'s result. */
+/* The backend `name` stands for under cfg (asserts it is built). */
+const gt_backend_ops *test_backend(const gt_config *cfg, const char *name);
 int test_open(const char *name, const char *const *kv, void **state,
               gt_config *cfg);
 

@@ -655,10 +655,10 @@ Test(alertmanager_backend, bad_configuration_names_the_key) {
     gt_config cfg;
     void *st = NULL;
     int rc = test_open("alertmanager", kv, &st, &cfg);
-    cr_expect_eq(rc, -GT_EINVAL, "%s=%s accepted", cases[i][0], cases[i][1]);
+    cr_expect_eq(rc, GT_EINVAL, "%s=%s accepted", cases[i][0], cases[i][1]);
     cr_expect(strncmp(gt_last_error(), cases[i][0], strlen(cases[i][0])) == 0,
               "%s=%s: %s", cases[i][0], cases[i][1], gt_last_error());
-    if (rc == 0) gt__backend_find("alertmanager")->close(st);
+    if (rc == 0) test_backend(&cfg, "alertmanager")->close(st);
     gt__config_free(&cfg);
   }
 }
@@ -676,7 +676,7 @@ Test(alertmanager_backend, good_configuration_opens) {
   void *st = NULL;
   cr_assert_eq(test_open("alertmanager", kv, &st, &cfg), 0, "%s",
                gt_last_error());
-  gt__backend_find("alertmanager")->close(st);
+  test_backend(&cfg, "alertmanager")->close(st);
   gt__config_free(&cfg);
 }
 
@@ -702,7 +702,7 @@ static int am_send_one(void *st, uint64_t n, gt_send_result *res) {
   snprintf(text, sizeof text, "%llu objects collected", (unsigned long long)n);
   gt_message m = {.text = text, .batch = &b};
   memset(res, 0, sizeof *res);
-  int rc = gt__backend_find("alertmanager")->send(st, &m, res);
+  int rc = gt__backend_alertmanager.send(st, &m, res);
   assert_no_secret("detail", res->detail);
   return rc;
 }
@@ -781,7 +781,7 @@ Test(alertmanager_backend, body_and_one_report_per_outage) {
   cr_expect_eq(count_substr(err, "is down"), 1, "%s", err);
   free(err);
 
-  gt__backend_find("alertmanager")->close(st);
+  test_backend(&cfg, "alertmanager")->close(st);
   gt__config_free(&cfg);
 }
 
@@ -796,11 +796,11 @@ Test(alertmanager_backend, all_members_down_is_retryable) {
   cr_assert_eq(test_open("alertmanager", kv, &st, &cfg), 0, "%s",
                gt_last_error());
   gt_send_result res;
-  cr_expect_eq(am_send_one(st, 3, &res), -GT_ESEND);
+  cr_expect_eq(am_send_one(st, 3, &res), GT_ESEND);
   cr_expect(res.retryable);
   cr_expect(strstr(res.detail, "accepted by 0 of 2 members"), "%s", res.detail);
   cr_expect_str_eq(gt_last_error(), res.detail);
-  gt__backend_find("alertmanager")->close(st);
+  test_backend(&cfg, "alertmanager")->close(st);
   gt__config_free(&cfg);
 }
 
@@ -819,7 +819,7 @@ Test(alertmanager_backend,
   cr_assert_eq(test_open("alertmanager", kv, &st, &cfg), 0, "%s",
                gt_last_error());
   gt_send_result res;
-  cr_expect_eq(am_send_one(st, 3, &res), -GT_ESEND); /* no secret in it */
+  cr_expect_eq(am_send_one(st, 3, &res), GT_ESEND); /* no secret in it */
   cr_expect(res.auth_failed, "%s", res.detail);
   cr_expect_not(res.retryable, "%s", res.detail);
   cr_expect(strstr(res.detail, "HTTP 401"), "%s", res.detail);
@@ -829,7 +829,7 @@ Test(alertmanager_backend,
   assert_no_secret("stderr", err);
   cr_expect(strstr(err, "Basic ***"), "%s", err);
   free(err);
-  gt__backend_find("alertmanager")->close(st);
+  test_backend(&cfg, "alertmanager")->close(st);
   gt__config_free(&cfg);
 
   /* With another member merely down, it may still go through later. */
@@ -839,9 +839,9 @@ Test(alertmanager_backend,
            fake[0].port, free_port());
   cr_assert_eq(test_open("alertmanager", kv, &st, &cfg), 0, "%s",
                gt_last_error());
-  cr_expect_eq(am_send_one(st, 3, &res), -GT_ESEND);
+  cr_expect_eq(am_send_one(st, 3, &res), GT_ESEND);
   cr_expect(res.retryable, "%s", res.detail);
   cr_expect_not(res.auth_failed, "%s", res.detail);
-  gt__backend_find("alertmanager")->close(st);
+  test_backend(&cfg, "alertmanager")->close(st);
   gt__config_free(&cfg);
 }

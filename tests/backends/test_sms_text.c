@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend/sms_text.h"
+#include "backends/sms_text.h"
 
 static gt_sms_count count(const char *s) {
   return gt__sms_count(s, strlen(s));

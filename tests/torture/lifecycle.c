@@ -50,7 +50,7 @@ static void garbage(int n, const char *name) {
 }
 
 static bool shutdown_rc_ok(int rc) {
-  return rc == 0 || rc == -GT_ETIMEDOUT;
+  return rc == 0 || rc == GT_ETIMEDOUT;
 }
 
 /* ---- race --------------------------------------------------------------- */
@@ -81,7 +81,7 @@ static void *flusher(void *arg) {
   (void)arg;
   while (!atomic_load(&stop)) {
     int rc = gt_flush(200);
-    CHECK(rc == 0 || rc == -GT_ETIMEDOUT || rc == -GT_ESTATE,
+    CHECK(rc == 0 || rc == GT_ETIMEDOUT || rc == GT_ESTATE,
           "gt_flush returned %d", rc);
     atomic_fetch_add(&flushes, 1);
   }

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gt_internal.h"
+#include "../internal.h"
 
 Test(intern, same_site_same_id_and_names_group_sites) {
   uint32_t a = gt__intern_site("Node", "tree.c", 42);

@@ -1,6 +1,6 @@
 #include <criterion/criterion.h>
 
-#include "gt_internal.h"
+#include "../internal.h"
 
 #define DAY 86400000LL
 

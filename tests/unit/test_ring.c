@@ -1,7 +1,7 @@
 #include <criterion/criterion.h>
 #include <pthread.h>
 
-#include "gt_internal.h"
+#include "../internal.h"
 
 Test(ring, rounds_capacity_to_power_of_two) {
   gt_ring *r = gt__ring_new(100);

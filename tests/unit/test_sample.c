@@ -1,6 +1,6 @@
 #include <criterion/criterion.h>
 
-#include "gt_internal.h"
+#include "../internal.h"
 
 Test(sample, every_nth_exact_one_at_a_time) {
   gt_sampler s = {.every = 1000};

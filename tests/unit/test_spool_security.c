@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gt_internal.h"
+#include "../internal.h"
 
 #define NOBODY 65534
 
@@ -55,10 +55,10 @@ static void mkdir_mode(const char *path, mode_t mode) {
   cr_assert_eq(chmod(path, mode), 0); /* chmod: the umask does not apply */
 }
 
-/* prepare must refuse with -GT_EINVAL and a message naming the key, the
+/* prepare must refuse with GT_EINVAL and a message naming the key, the
  * configured path and `why`. */
 static void assert_refused(const char *path, const char *why) {
-  cr_assert_eq(gt__spool_prepare(path), -GT_EINVAL, "accepted %s (%s)", path,
+  cr_assert_eq(gt__spool_prepare(path), GT_EINVAL, "accepted %s (%s)", path,
                gt_last_error());
   const char *e = gt_last_error();
   cr_expect(strstr(e, "gt.spool_dir"), "%s", e);
@@ -165,7 +165,7 @@ Test(spool_security, symlinked_spool_is_refused) {
   assert_refused(dir, "symbolic link");
   /* and a write through the link, as if it had been swapped in later */
   json_t *b = json_object();
-  cr_expect_eq(gt__spool_write(dir, "sms", "x", b, ""), -GT_EINVAL);
+  cr_expect_eq(gt__spool_write(dir, "sms", "x", b, ""), GT_EINVAL);
   json_decref(b);
   cr_expect(strstr(gt_last_error(), "symbolic link"), "%s", gt_last_error());
 }
@@ -235,7 +235,7 @@ Test(spool_security, the_effective_uid_decides) {
   if (pid == 0) {
     if (setegid(NOBODY) != 0 || seteuid(NOBODY) != 0) _exit(10);
     if (gt__spool_prepare(ours) != 0) _exit(11);
-    if (gt__spool_prepare(roots) != -GT_EINVAL) _exit(12);
+    if (gt__spool_prepare(roots) != GT_EINVAL) _exit(12);
     if (!strstr(gt_last_error(), "owned by uid 0")) _exit(13);
     _exit(0);
   }
@@ -258,7 +258,7 @@ Test(spool_security, a_spool_made_unsafe_later_is_not_replayed) {
   cr_expect_str_eq(got, "", "nothing is sent from an unsafe spool");
   free(got);
   json_t *b = json_object();
-  cr_expect_eq(gt__spool_write(dir, "sms", "x", b, ""), -GT_EINVAL);
+  cr_expect_eq(gt__spool_write(dir, "sms", "x", b, ""), GT_EINVAL);
   json_decref(b);
   cr_expect(strstr(gt_last_error(), "writable by others"), "%s",
             gt_last_error());

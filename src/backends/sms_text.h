@@ -1,0 +1,39 @@
+/* SMS length rules: how many segments a text takes, and fitting a text
+ * into a segment budget. Kept apart so a fuzz target can drive them. */
+#ifndef GT_BACKEND_SMS_TEXT_H
+#define GT_BACKEND_SMS_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "delivery/backend.h"
+
+typedef struct gt_sms_count {
+  bool ucs2;       /* some character is outside GSM-7 (or bad UTF-8) */
+  size_t units;    /* septets (GSM-7) or UTF-16 code units (UCS-2) */
+  size_t segments; /* 0 for the empty text */
+} gt_sms_count;
+
+/* Counts `len` bytes of UTF-8. Invalid sequences count as one UCS-2 unit
+ * each (a replacement character is what a phone would show). */
+GT_HIDDEN gt_sms_count gt__sms_count(const char *text, size_t len);
+
+/* Returns a malloc'd copy of text that fits in max_segments: unchanged if
+ * it fits, otherwise cut after the last ", "-separated item that fits with
+ * " +N more" (N items dropped) appended, or cut anywhere with "..." if no
+ * item boundary fits. NULL only when out of memory. */
+GT_HIDDEN char *gt__sms_fit(const char *text, size_t max_segments);
+
+/* The keys every SMS provider reads; sms.provider picks one of them. */
+#define GT_SMS_DEFAULT_FROM "GarbageText"
+#define GT_SMS_KEYS                                                            \
+  {"sms.provider", GT_KEY_ENUM, "infobip", "infobip|twilio", 0, 0},            \
+      {"sms.base_url", GT_KEY_STR, NULL, NULL, 0, 0},                          \
+      {"sms.api_key", GT_KEY_SECRET, NULL, NULL, 0, 0},                        \
+      {"sms.from", GT_KEY_STR, GT_SMS_DEFAULT_FROM, NULL, 0, 0},               \
+      {"sms.to", GT_KEY_STR, NULL, NULL, 0, 0},                                \
+      {"sms.max_segments", GT_KEY_U64, "1", NULL, 1, 10}, {                    \
+    "sms.ca_file", GT_KEY_STR, NULL, NULL, 0, 0                                \
+  }
+
+#endif

@@ -1,0 +1,134 @@
+/* A gt object as the collector holds it: its kinds, and the header word in
+ * the last word of its slot. Shared by the files of the GC context (alloc,
+ * tlcache, reclaim, interpose, watch); nothing here locks or allocates.
+ *
+ * Layout of a slot of `slot` bytes (GC_get_kind_and_size):
+ *
+ *   [ payload: the program's bytes ......... ][ birth? ][ header ]
+ *   ^ base == user pointer                     8 bytes   8 bytes
+ *
+ * The program owns everything before the birth word (or the header): that
+ * is what GC_size() reports for a gt object (interpose.c makes it so). */
+#ifndef GT_OBJECT_H
+#define GT_OBJECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gc/gcctx.h"
+#include "intern.h"
+#include "util.h"
+
+/* GC_CALLBACK without including gc.h here. */
+#define GT_GC_CALLBACK
+
+#define H_LIVE (1ull << 63)   /* tracked and not yet reported */
+#define H_GT (1ull << 62)     /* handed out by gt (also when untracked) */
+#define H_ATOMIC (1ull << 61) /* pointer-free payload */
+#define H_AGE (1ull << 60)    /* a birth word precedes the header */
+#define H_SITE_SHIFT 40
+#define H_SITE_MASK ((1ull << GT_SITE_BITS) - 1)
+#define H_FIN (1ull << 39) /* a finalizer reports it (finalizer mechanism) */
+#define H_SIZE_MASK (H_FIN - 1)
+#define HDR_BYTES sizeof(uint64_t)
+/* The largest request: the size field holds it, and slot arithmetic on it
+ * cannot overflow. */
+#define GT_MAX_OBJECT (H_SIZE_MASK - 64)
+
+/* The two gt kinds (scanned like GC_MALLOC memory, and pointer-free); -1
+ * until set up. Written once, before the first gt object exists. */
+GT_HIDDEN extern int gt__kind_ptr, gt__kind_atomic;
+
+static inline bool gt__is_gt_kind(int k) {
+  return k >= 0 && (k == gt__kind_ptr || k == gt__kind_atomic);
+}
+
+static inline uint64_t *gt__header(void *base, size_t slot) {
+  return (uint64_t *)((char *)base + slot - HDR_BYTES);
+}
+
+/* Bytes after the payload: the header, and the birth word if any. */
+static inline size_t gt__tail_bytes(uint64_t h) {
+  return h & H_AGE ? 2 * HDR_BYTES : HDR_BYTES;
+}
+
+static inline uint32_t gt__site_of(uint64_t h) {
+  return (uint32_t)((h >> H_SITE_SHIFT) & H_SITE_MASK);
+}
+
+/* kinds.c: set once by setup.c, read everywhere. */
+GT_HIDDEN void gt__kinds_set(int ptr, int atomic, size_t extra_byte);
+GT_HIDDEN size_t gt__extra_byte(void); /* bdwgc's pad: 1 with interior ptrs */
+GT_HIDDEN void gt__kinds_note_used(void);
+/* setup.c: the kinds and hooks, once; GT_ESTATE on a bdwgc gt cannot use. */
+GT_HIDDEN int gt__gc_setup(void);
+
+/* If p is the start of an object of a gt kind, its slot size; else 0.
+ * Safe for any pointer (GC_base answers NULL outside the heap). */
+GT_HIDDEN size_t gt__gt_slot(const void *p);
+
+/* This thread's run of identical reports not pushed yet (reclaim.c). */
+typedef struct gt_run {
+  uint32_t site;
+  uint16_t count;
+  uint64_t size;
+} gt_run;
+GT_HIDDEN extern
+    __attribute__((tls_model("initial-exec"))) _Thread_local gt_run gt__pending;
+GT_HIDDEN void gt__push_pending(void);
+/* Pushes this thread's pending run, if any: after every allocation call
+ * (it may have swept) and at every collection event. */
+static inline void gt__flush_pending(void) {
+  if (gt__pending.count) gt__push_pending();
+}
+
+/* The producer side of the ring (emit.c): safe in the collector's context,
+ * pushes or counts the overflow. */
+GT_HIDDEN void gt__emit(uint32_t site, int kind, uint64_t size,
+                        const uint64_t *birth); /* birth word or NULL */
+/* Objects of one site and size, collected (no ages). */
+GT_HIDDEN void gt__emit_run(uint32_t site, uint64_t size, uint16_t count);
+GT_HIDDEN uint64_t gt__reported(void); /* objects reported collected, ever */
+
+/* The allocation paths' state (alloc.c). */
+GT_HIDDEN bool gt__alloc_ready(void);
+GT_HIDDEN bool gt__alloc_kinds_used(void);
+GT_HIDDEN void gt__alloc_count(bool allocated, bool tracked);
+GT_HIDDEN void gt__on_collection_event(int event); /* a GC_EventType */
+
+/* Collector callbacks (reclaim.c), registered by alloc.c's setup. */
+GT_HIDDEN int GT_GC_CALLBACK gt__on_disclaim(void *obj);
+GT_HIDDEN void GT_GC_CALLBACK gt__on_finalize(void *obj, void *cd);
+GT_HIDDEN void gt__reclaim_setup(void);
+/* Installs gt's collection-event and push-other-roots hooks, keeping what
+ * the program had installed (interpose.c). */
+GT_HIDDEN void gt__install_hooks(void);
+
+/* GC_free and GC_realloc on a gt object (interpose.c calls these). */
+GT_HIDDEN void gt__free_object(void *p, size_t slot);
+GT_HIDDEN void *gt__realloc_object(void *p, size_t slot, size_t size);
+
+/* bdwgc's own entry points that interpose.c overrides (real.c). The
+ * hook types are gc.h's; files that use them include it. */
+GT_HIDDEN size_t gt__real_size(const void *p);
+GT_HIDDEN void gt__real_free(void *p);
+GT_HIDDEN void *gt__real_realloc(void *p, size_t n);
+#ifdef GC_MARK_H
+GT_HIDDEN void gt__real_set_event(GC_on_collection_event_proc f);
+GT_HIDDEN GC_on_collection_event_proc gt__real_get_event(void);
+GT_HIDDEN void gt__real_set_push(GC_push_other_roots_proc f);
+GT_HIDDEN GC_push_other_roots_proc gt__real_get_push(void);
+/* The program's hooks behind gt's (hooks.c). */
+GT_HIDDEN void gt__hook_set_event(GC_on_collection_event_proc f);
+GT_HIDDEN GC_on_collection_event_proc gt__hook_get_event(void);
+GT_HIDDEN void gt__hook_set_push(GC_push_other_roots_proc f);
+GT_HIDDEN GC_push_other_roots_proc gt__hook_get_push(void);
+#endif
+
+/* Refuses a misuse loudly, as bdwgc and ASan do: a message naming the
+ * function and the pointer, then abort(). Never returns. */
+GT_HIDDEN _Noreturn void gt__misuse(const char *fn, const void *p,
+                                    const char *what);
+
+#endif

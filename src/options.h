@@ -1,0 +1,12 @@
+/* Building the configuration from gt_options and the environment
+ * (options.c). */
+#ifndef GT_OPTIONS_H
+#define GT_OPTIONS_H
+
+#include "config.h"
+
+/* Defaults, $GT_CONFIG, opts (may be NULL) and GT_* variables, checked;
+ * fails naming the key and where its value came from. */
+GT_HIDDEN int gt__options_build(const gt_options *opts, gt_config *out);
+
+#endif
