@@ -133,7 +133,7 @@ int gt__batch_add(gt_batch *b, enum gt_group_by by, const gt_event *ev,
     /* bdwgc counts a collection when its marking ends, before the sweep:
      * an object that dies in the first collection after its birth is
      * reported with birth + 1, having survived none. */
-    uint32_t d = (ev->death_gc - ev->birth_gc) & 0xFFFFFF;
+    uint32_t d = (ev->death_gc - ev->birth_gc) & GT_GCNO_MASK;
     age_gcs = d ? d - 1 : 0;
     gt__ages_add(&g->age_ms, age_ms);
     gt__ages_add(&g->age_gcs, age_gcs);

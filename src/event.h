@@ -20,7 +20,10 @@ typedef struct gt_event {
   int64_t birth_ms; /* CLOCK_MONOTONIC ms at allocation */
 } gt_event;
 
-/* The birth word of gt.track_age: GC number and monotonic ms. */
+/* The birth word of gt.track_age: the low bits of the GC number (what
+ * bdwgc's counter wraps to there) and monotonic ms. */
+#define GT_GCNO_BITS 24
+#define GT_GCNO_MASK ((1u << GT_GCNO_BITS) - 1)
 #define GT_BIRTH_MS_BITS 40
 #define GT_BIRTH_MS_MASK ((1ull << GT_BIRTH_MS_BITS) - 1)
 

@@ -9,8 +9,6 @@
 #define GT_HBLK 4096
 /* GRANULE_BYTES: object sizes are multiples of it. */
 #define GT_GRANULE 16
-/* Bits of GC_get_gc_no() that gt keeps in an object's birth word. */
-#define GT_GCNO_BITS 24
-#define GT_GCNO_MASK ((1u << GT_GCNO_BITS) - 1)
+/* The bits of GC_get_gc_no() kept in a birth word: event.h. */
 
 #endif

@@ -40,11 +40,22 @@ Test(badconfig, unwritable_log_path) {
   expect_init_fails("log.path");
 }
 
+static __attribute__((noinline)) void drop(int n) {
+  for (int i = 0; i < n; i++)
+    cr_assert_not_null(gt_malloc(24, "early"));
+}
+
+/* Without gt_init objects are still tracked and reported; only delivery
+ * waits for a pipeline. */
 Test(badconfig, collect_and_stats_without_init_are_harmless) {
   GC_INIT();
   cr_assert_eq(gt_flush(10), GT_ESTATE);
+  cr_assert_eq(gt_shutdown(10), GT_ESTATE);
+  drop(50);
+  cr_assert_eq(gt_collect(), 50);
   gt_stats st;
   gt_get_stats(&st);
+  cr_assert_eq(st.allocated, 50);
   cr_assert_eq(st.sent, 0);
-  gt_collect();
+  cr_assert_eq(st.collected, 0, "counted by a pipeline, which is not running");
 }

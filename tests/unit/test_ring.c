@@ -56,8 +56,16 @@ Test(ring, concurrent_producers_lose_nothing_and_keep_order) {
   }
   uint64_t next[PRODUCERS] = {0}, total = 0;
   gt_event ev;
+  int64_t last = gt__now_ms(); /* a lost event must fail, not hang */
   while (total < (uint64_t)PRODUCERS * PER_PRODUCER) {
-    if (!gt__ring_pop(r, &ev)) continue;
+    if (!gt__ring_pop(r, &ev)) {
+      cr_assert_lt(gt__now_ms() - last, 5000,
+                   "nothing to pop for 5 s after %llu of %llu events",
+                   (unsigned long long)total,
+                   (unsigned long long)PRODUCERS * PER_PRODUCER);
+      continue;
+    }
+    last = gt__now_ms();
     cr_assert_lt(ev.site, PRODUCERS);
     cr_assert_eq(ev.size, next[ev.site], "producer %u out of order", ev.site);
     next[ev.site]++;
