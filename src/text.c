@@ -94,11 +94,27 @@ static bool unsafe(uint32_t cp) {
          (cp >= 0x2066 && cp <= 0x2069);
 }
 
+/* Bytes of printable ASCII from p: copied as they are, in one go (most
+ * text is only that). */
+static size_t plain_run(const unsigned char *p, size_t n) {
+  size_t i = 0;
+  while (i < n && p[i] >= 0x20 && p[i] < 0x7F)
+    i++;
+  return i;
+}
+
 size_t gt__text_line_putn(char *dst, const char *s, size_t n) {
   char *d = dst;
   const unsigned char *p = (const unsigned char *)(s ? s : "");
   uint32_t cp;
   for (size_t i = 0; i < n;) {
+    size_t run = plain_run(p + i, n - i);
+    if (run) {
+      memcpy(d, p + i, run);
+      d += run;
+      i += run;
+      continue;
+    }
     size_t l = seq_len(p + i, n - i, &cp);
     if (!l) {
       d = put_hex(d, p[i++]);

@@ -398,8 +398,14 @@ static item *new_item(enum item_kind kind) {
   return it;
 }
 
-void gt__sink_offer(gt_sink *s, const gt_batch *b) {
+void gt__sink_offer(gt_sink *s, gt_batch *b, bool take) {
   item *it = new_item(IT_BATCH);
+  if (it && take) { /* the last sink takes the batch itself, no copy */
+    it->batch = *b;
+    gt__batch_init(b);
+    post(s, it);
+    return;
+  }
   if (it) {
     gt__batch_init(&it->batch);
     if (gt__batch_merge(&it->batch, b) == 0) {

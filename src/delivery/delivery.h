@@ -11,7 +11,9 @@ typedef struct gt_sink gt_sink;
 /* Opens the backend and starts its thread. cfg is referenced. */
 GT_HIDDEN int gt__sink_open(const gt_backend_ops *ops, gt_config *cfg,
                             bool spool_ok, gt_sink **out);
-GT_HIDDEN void gt__sink_offer(gt_sink *s, const gt_batch *b); /* copies */
+/* Queues a closed batch: a copy, or (take) the batch itself, which is
+ * left empty. */
+GT_HIDDEN void gt__sink_offer(gt_sink *s, gt_batch *b, bool take);
 GT_HIDDEN void gt__sink_mark(gt_sink *s, uint64_t ticket);
 /* 0 once the sink handled ticket (or exited), GT_ETIMEDOUT at deadline. */
 GT_HIDDEN int gt__sink_wait(gt_sink *s, uint64_t ticket, int64_t deadline);

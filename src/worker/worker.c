@@ -73,7 +73,7 @@ static void close_batch(void) {
   W.batch.scale = W.cfg->alloc_sample_every;
   gt__count(GT_C_batches, 1);
   for (int i = 0; i < W.nsinks; i++)
-    gt__sink_offer(W.sinks[i], &W.batch);
+    gt__sink_offer(W.sinks[i], &W.batch, i == W.nsinks - 1);
   gt__batch_reset(&W.batch);
 }
 
