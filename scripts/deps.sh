@@ -18,7 +18,8 @@ gt_need_packages() {
 }
 
 GT_BUILD_PACKAGES=(cmake make gcc pkg-config libgc-dev libcurl4-openssl-dev
-  libmbedtls-dev libjansson-dev libinih-dev libcriterion-dev)
+  libmbedtls-dev libjansson-dev libinih-dev libcriterion-dev libunwind-dev
+  libdw-dev)
 GT_TEST_PACKAGES=(python3 python3-aiosmtpd openssl ca-certificates
   prometheus-alertmanager clang libclang-rt-14-dev valgrind)
 GT_BENCH_PACKAGES=(gnuplot-nox jq)

@@ -164,6 +164,8 @@ static int fill_core(gt_config *c) {
   c->mechanism = (enum gt_mechanism)core_enum(c, GT_K_ALLOC_MECHANISM);
   parse_bool(core_value(c, GT_K_TRACK_AGE), &c->track_age);
   c->collect_wait_ms = core_u64(c, GT_K_COLLECT_WAIT_MS);
+  c->stack_depth = core_u64(c, GT_K_STACK_DEPTH);
+  c->stack_sample_every = core_u64(c, GT_K_STACK_SAMPLE_EVERY);
   if (!c->values[GT_K_SPOOL_DIR] &&
       !(c->values[GT_K_SPOOL_DIR] = default_spool_dir()))
     return gt__fail(GT_ENOMEM, "out of memory");

@@ -172,13 +172,24 @@ typedef struct site_key {
   uint32_t name_id;
   const char *file;
   int line;
+  const uintptr_t *pcs; /* a stack site */
+  int npcs;
 } site_key;
 
 static bool site_matches(uint32_t id, const void *key) {
   const site_key *k = key;
   gt_site *s = gt__site(id);
-  return s->line == k->line && s->name_id == k->name_id &&
+  if (k->pcs)
+    return s->npcs == k->npcs && s->pcs && s->name_id == k->name_id &&
+           memcmp(s->pcs, k->pcs, (size_t)k->npcs * sizeof *k->pcs) == 0;
+  return !s->pcs && s->line == k->line && s->name_id == k->name_id &&
          same(s->file_key, k->file);
+}
+
+static uint64_t hash_pcs(uint64_t h, const uintptr_t *pcs, int n) {
+  for (int i = 0; i < n; i++)
+    h = (h ^ pcs[i]) * 0x100000001b3ull;
+  return h;
 }
 
 static uint32_t other_site(void) {
@@ -194,7 +205,7 @@ static uint32_t intern_locked(const char *name, const char *file, int line) {
   uint64_t hn = hash_bytes(0xcbf29ce484222325ull, name);
   uint32_t name_id = intern_name(name, hn);
   if (!name_id) return other_site();
-  site_key k = {name_id, file, line};
+  site_key k = {.name_id = name_id, .file = file, .line = line};
   uint64_t h =
       (hash_bytes(hn, file) ^ (uint64_t)(unsigned)line) * 0x100000001b3ull;
   size_t slot;
@@ -216,14 +227,72 @@ static uint32_t intern_locked(const char *name, const char *file, int line) {
   s->file_key = file_copy;
   s->line = line;
   s->name_id = name_id;
+  atomic_store_explicit(&s->resolved, true, memory_order_relaxed);
   atomic_store_explicit(&nsites, id, memory_order_release);
   return id;
+}
+
+#define UNRESOLVED "(resolving)"
+
+static uint32_t intern_stack_locked(const char *name, const uintptr_t *pcs,
+                                    int n) {
+  uint64_t h = 0x84222325cbf29ce4ull;
+  uint32_t name_id = 0;
+  if (name) {
+    h = hash_bytes(0xcbf29ce484222325ull, name);
+    if (!(name_id = intern_name(name, h))) return other_site();
+  }
+  site_key k = {.name_id = name_id, .pcs = pcs, .npcs = n};
+  h = hash_pcs(h, pcs, n);
+  size_t slot;
+  uint32_t id = ht_find(&sites, h, site_matches, &k, &slot);
+  if (id) return id;
+  id = atomic_load_explicit(&nsites, memory_order_relaxed) + 1;
+  if (id >= GT_FIRST_RESERVED || !ensure_chunks(id)) return other_site();
+  uintptr_t *copy = malloc((size_t)n * sizeof *copy);
+  if (!copy) return other_site();
+  memcpy(copy, pcs, (size_t)n * sizeof *copy);
+  k.pcs = copy;
+  if (!ht_add(&sites, h, id, site_matches, &k)) {
+    free(copy);
+    return other_site();
+  }
+  gt_site *s = gt__site(id);
+  s->pcs = copy;
+  s->npcs = (uint8_t)n;
+  s->name_id = name_id;
+  s->name = name_id ? gt__name(name_id) : UNRESOLVED;
+  atomic_store_explicit(&nsites, id, memory_order_release);
+  return id;
+}
+
+void gt__site_resolve(uint32_t id, const char *name, const char *label,
+                      int line) {
+  gt_site *s = gt__site(id);
+  pthread_mutex_lock(&lock);
+  if (!s->name_id && name) {
+    uint32_t nid = intern_name(name, hash_bytes(0xcbf29ce484222325ull, name));
+    if (nid) {
+      s->name = gt__name(nid);
+      s->name_id = nid;
+    }
+  }
+  const char *shown = label ? display(label) : NULL;
+  if (shown && shown == label) shown = strdup(label);
+  s->file = shown;
+  s->line = line;
+  pthread_mutex_unlock(&lock);
+  atomic_store_explicit(&s->resolved, true, memory_order_release);
+}
+
+bool gt__site_resolved(uint32_t id) {
+  return atomic_load_explicit(&gt__site(id)->resolved, memory_order_acquire);
 }
 
 static void reserve(uint32_t id, const char *name) {
   uint32_t i = id & (CHUNK - 1);
   last_names[i] = last_raw[i] = name;
-  last_sites[i] = (gt_site){.name = name, .name_id = id};
+  last_sites[i] = (gt_site){.name = name, .name_id = id, .resolved = true};
 }
 
 /* The reserved sites live in a static last chunk, so they exist even when
@@ -305,6 +374,34 @@ uint32_t gt__intern_site(const char *name, const char *file, int line) {
   return id;
 }
 
+/* Stack sites: a per-thread cache keyed by the stack's hash, confirmed by
+ * comparing the frames (a hash alone could merge two call paths). */
+#define STACK_CACHE 256
+typedef struct {
+  uint64_t hash;
+  const char *name;
+  uint32_t id;
+} stack_entry;
+static GT_TLS stack_entry stack_cache[STACK_CACHE];
+
+uint32_t gt__intern_stack(const char *name, const uintptr_t *pcs, int n) {
+  if (n > GT_MAX_STACK) n = GT_MAX_STACK;
+  uint64_t h = hash_pcs((uint64_t)(uintptr_t)name, pcs, n);
+  stack_entry *e = &stack_cache[(h ^ (h >> 17)) & (STACK_CACHE - 1)];
+  if (e->id && e->hash == h && e->name == name) {
+    gt_site *s = gt__site(e->id);
+    if (s->npcs == n && memcmp(s->pcs, pcs, (size_t)n * sizeof *pcs) == 0)
+      return e->id;
+  }
+  gt__intern_setup();
+  pthread_mutex_lock(&lock);
+  uint32_t id = intern_stack_locked(name, pcs, n);
+  pthread_mutex_unlock(&lock);
+  if (id < GT_FIRST_RESERVED && (!name || read_only(name)))
+    *e = (stack_entry){h, name, id};
+  return id;
+}
+
 gt_site *gt__site(uint32_t id) {
   gt_site *chunk = atomic_load_explicit(&site_chunks[id >> CHUNK_BITS],
                                         memory_order_acquire);
@@ -334,7 +431,10 @@ const char *gt__site_label(const gt_site *s, char *buf, size_t n) {
     return buf;
   }
   const char *base = strrchr(s->file, '/');
-  snprintf(buf, n, "%s:%d", base ? base + 1 : s->file, s->line);
+  if (s->line > 0)
+    snprintf(buf, n, "%s:%d", base ? base + 1 : s->file, s->line);
+  else
+    snprintf(buf, n, "%s", base ? base + 1 : s->file);
   return buf;
 }
 

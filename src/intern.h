@@ -11,8 +11,13 @@ typedef struct gt_site {
   const char *name;     /* shown: escaped by text.h's rules */
   const char *file;     /* NULL when allocated without GT_MALLOC; escaped */
   const char *file_key; /* the program's bytes */
-  int line;
-  uint32_t name_id;
+  int line;             /* 0: none (a stack site's file is its label) */
+  uint32_t name_id;     /* 0 while a stack site waits to be resolved */
+  /* A stack site: the return addresses of its allocation, innermost
+   * first; named by the worker (gt__site_resolve) before it is counted. */
+  const uintptr_t *pcs;
+  uint8_t npcs;
+  _Atomic bool resolved;
   _Atomic uint64_t overflow; /* events that found the ring full */
   _Atomic uint64_t overflow_bytes, overflow_freed;
   /* totals, written only by the worker, read by gt_get_name_stats */
@@ -31,6 +36,16 @@ typedef struct gt_site {
  * "(other sites)", with a warning once. */
 GT_HIDDEN uint32_t gt__intern_site(const char *name, const char *file,
                                    int line);
+/* A site from a call stack (pcs[0] innermost), for name or, when name is
+ * NULL, for the name the worker gives it. Never 0, as above. */
+#define GT_MAX_STACK 32
+GT_HIDDEN uint32_t gt__intern_stack(const char *name, const uintptr_t *pcs,
+                                    int n);
+/* The worker names a stack site once: its name (if it had none), and the
+ * label of its innermost frame ("w3m!fn@0x9bf80+0xb" or "file.c", line). */
+GT_HIDDEN void gt__site_resolve(uint32_t id, const char *name,
+                                const char *label, int line);
+GT_HIDDEN bool gt__site_resolved(uint32_t id);
 GT_HIDDEN gt_site *gt__site(uint32_t id); /* lock-free */
 GT_HIDDEN bool gt__site_valid(uint32_t id);
 GT_HIDDEN void gt__intern_setup(void);   /* the reserved sites exist after it */

@@ -124,7 +124,7 @@ GT_EXTERN int gt_watch(void *gc_obj, const char *name);
  * reported (concurrent calls never count an object twice). */
 GT_EXTERN size_t gt_collect(void);
 /* Delivers everything queued or batched now, waiting at most timeout_ms;
- * 0, -GT_ETIMEDOUT (delivery goes on) or -GT_ESTATE (not running). */
+ * 0, GT_ETIMEDOUT (delivery goes on) or GT_ESTATE (not running). */
 GT_EXTERN int gt_flush(int timeout_ms);
 
 /* Statistics, counted from the first object to exit (gt_init and

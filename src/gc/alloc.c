@@ -30,6 +30,7 @@
 
 #include "gc/gcassume.h"
 #include "gc/object.h"
+#include "gc/stack.h"
 #include "gc/tlcache.h"
 
 static _Atomic enum gt_mechanism mechanism = GT_MECH_DISCLAIM;
@@ -54,6 +55,7 @@ int gt__alloc_setup(const gt_config *cfg) {
   atomic_store(&mechanism, cfg->mechanism);
   atomic_store(&alloc_every, cfg->alloc_sample_every);
   atomic_store(&track_age, cfg->track_age);
+  gt__stack_config((int)cfg->stack_depth, cfg->stack_sample_every);
   return 0;
 }
 
@@ -169,21 +171,40 @@ static void *alloc_obj(size_t size, uint32_t site, bool atomic, int track,
   return p;
 }
 
+/* The site of a gt_malloc call: its stack when gt.stack_depth asks for
+ * one (ra: the program's return address), else name and file:line. */
+static uint32_t site_of_call(const char *name, const char *file, int line,
+                             const void *ra) {
+  if (gt__stack_depth() > 0) return gt__stack_site(name ? name : "object", ra);
+  return gt__intern_site(name, file, line);
+}
+
+#define RA __builtin_return_address(0)
+
+void *gt__alloc_named(size_t size, const char *name, const char *file,
+                      int line, bool atomic, const void *ra) {
+  return alloc_obj(size, site_of_call(name, file, line, ra), atomic, -1, true);
+}
+
+void *gt__alloc_at_site(size_t size, uint32_t site, bool atomic) {
+  return alloc_obj(size, site, atomic, -1, true);
+}
+
 void *gt_malloc_at(size_t size, const char *name, const char *file, int line) {
-  return alloc_obj(size, gt__intern_site(name, file, line), false, -1, true);
+  return gt__alloc_named(size, name, file, line, false, RA);
 }
 
 void *gt_malloc_atomic_at(size_t size, const char *name, const char *file,
                           int line) {
-  return alloc_obj(size, gt__intern_site(name, file, line), true, -1, true);
+  return gt__alloc_named(size, name, file, line, true, RA);
 }
 
 void *gt_malloc(size_t size, const char *name) {
-  return gt_malloc_at(size, name, NULL, 0);
+  return gt__alloc_named(size, name, NULL, 0, false, RA);
 }
 
 void *gt_malloc_atomic(size_t size, const char *name) {
-  return gt_malloc_atomic_at(size, name, NULL, 0);
+  return gt__alloc_named(size, name, NULL, 0, true, RA);
 }
 
 void *gt_calloc(size_t n, size_t size, const char *name) {
@@ -191,13 +212,14 @@ void *gt_calloc(size_t n, size_t size, const char *name) {
     gt__fail(GT_ENOMEM, "gt_calloc: %zu x %zu bytes overflows", n, size);
     return NULL;
   }
-  return gt_malloc(n * size, name); /* both kinds hand out cleared memory */
+  /* both kinds hand out cleared memory */
+  return gt__alloc_named(n * size, name, NULL, 0, false, RA);
 }
 
 char *gt_strdup(const char *s, const char *name) {
   if (!s) return NULL;
   size_t n = strlen(s) + 1;
-  char *p = gt_malloc_atomic(n, name);
+  char *p = gt__alloc_named(n, name, NULL, 0, true, RA);
   if (p) memcpy(p, s, n);
   return p;
 }
@@ -279,7 +301,7 @@ void *gt__realloc_object(void *p, size_t slot, size_t size) {
 }
 
 void *gt_realloc(void *p, size_t size) {
-  if (!p) return gt_malloc(size, NULL);
+  if (!p) return gt__alloc_named(size, NULL, NULL, 0, false, RA);
   if (size == 0) {
     gt_free(p);
     return NULL;

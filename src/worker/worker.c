@@ -19,6 +19,7 @@
 #include "intern.h"
 #include "stats.h"
 #include "worker/sample.h"
+#include "worker/symbols.h"
 #include "worker/worker.h"
 
 #define POLL_MS 5 /* producers cannot signal, so an idle worker polls */
@@ -112,12 +113,26 @@ static uint64_t room(void) {
   return (every - W.sampler.seen % every) + (need - 1) * every;
 }
 
+/* A stack site is named from its innermost frame the first time it is
+ * seen, before anything is counted under it. */
+static void resolve(uint32_t id) {
+  gt_site *s = gt__site(id);
+  const gt_frame *f = gt__symbolize(s->pcs[0]);
+  char name[256], label[512];
+  gt__frame_name(f, name, sizeof name);
+  if (f && f->file)
+    gt__site_resolve(id, name, f->file, f->line);
+  else
+    gt__site_resolve(id, name, gt__frame_label(f, label, sizeof label), 0);
+}
+
 /* n objects like ev (bytes in all), split exactly where batches close, so
  * that a run gives the same batches as its objects one by one. */
 static void process(const gt_event *ev, uint64_t n, uint64_t bytes,
                     int64_t now) {
   if (!gt__site_valid(ev->site))
     return; /* cannot happen with a valid header; never trust memory blindly */
+  if (!gt__site_resolved(ev->site)) resolve(ev->site);
   while (n) {
     uint64_t take = ev->kind == GT_EV_FREED ? n : room();
     if (take > n) take = n;

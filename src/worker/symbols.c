@@ -1,0 +1,183 @@
+/* Names for return addresses, off the allocation path: the worker names a
+ * stack site once, before counting it. elfutils' libdwfl reads the
+ * process's modules (/proc/self/maps) and gives, per address:
+ *   - the symbol (symtab, else dynsym — what dladdr would), demangled when
+ *     the program has a C++ runtime loaded;
+ *   - else the function's start from the call frame information
+ *     (.eh_frame survives stripping): "module!fn@0x9bf80", an address
+ *     stable for one build of the module (its build id);
+ *   - file:line when debug information is installed.
+ * Results are cached per address. One lock: the worker and gt_shutdown's
+ * profile writer may both ask. */
+#include <dlfcn.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "worker/symbols.h"
+
+#define CACHE_BITS 12
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static Dwfl *dwfl;
+static char *debuginfo_path;
+static const Dwfl_Callbacks callbacks = {
+    .find_elf = dwfl_linux_proc_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .debuginfo_path = &debuginfo_path,
+};
+
+typedef struct entry {
+  uintptr_t pc;
+  gt_frame frame;
+  struct entry *next;
+} entry;
+static entry *cache[1u << CACHE_BITS];
+
+/* A C++ runtime's demangler, if the program has one loaded. */
+typedef char *(*demangle_fn)(const char *, char *, size_t *, int *);
+
+static char *demangle(const char *sym) {
+  if (strncmp(sym, "_Z", 2) != 0) return NULL;
+  demangle_fn fn = (demangle_fn)dlsym(RTLD_DEFAULT, "__cxa_demangle");
+  int status = -1;
+  char *out = fn ? fn(sym, NULL, NULL, &status) : NULL;
+  if (status != 0) {
+    free(out);
+    return NULL;
+  }
+  return out;
+}
+
+static bool report(void) {
+  if (!dwfl && !(dwfl = dwfl_begin(&callbacks))) return false;
+  dwfl_report_begin(dwfl);
+  int rc = dwfl_linux_proc_report(dwfl, getpid());
+  dwfl_report_end(dwfl, NULL, NULL);
+  return rc == 0;
+}
+
+static const char *base_name(const char *path) {
+  const char *b = path ? strrchr(path, '/') : NULL;
+  return b ? b + 1 : path ? path : "?";
+}
+
+/* The start of the function holding pc, from the module's CFI. */
+static bool cfi_start(Dwfl_Module *m, uintptr_t pc, uintptr_t *start) {
+  Dwarf_Addr bias;
+  Dwarf_CFI *cfi = dwfl_module_eh_cfi(m, &bias);
+  Dwarf_Frame *frame = NULL;
+  if (!cfi || dwarf_cfi_addrframe(cfi, pc - bias, &frame) != 0) return false;
+  Dwarf_Addr lo, hi;
+  bool ok = dwarf_frame_info(frame, &lo, &hi, NULL) >= 0;
+  free(frame);
+  if (ok) *start = (uintptr_t)(lo + bias);
+  return ok;
+}
+
+static void build_id(Dwfl_Module *m, gt_frame *f) {
+  const unsigned char *bits;
+  GElf_Addr vaddr;
+  int n = dwfl_module_build_id(m, &bits, &vaddr);
+  if (n <= 0) return;
+  char *hex = malloc((size_t)n * 2 + 1);
+  if (!hex) return;
+  for (int i = 0; i < n; i++)
+    sprintf(hex + 2 * i, "%02x", bits[i]);
+  f->build_id = hex;
+}
+
+static void fill(Dwfl_Module *m, uintptr_t pc, gt_frame *f) {
+  Dwarf_Addr lo, hi;
+  const char *path =
+      dwfl_module_info(m, NULL, &lo, &hi, NULL, NULL, NULL, NULL);
+  f->module = strdup(base_name(path));
+  f->module_path = path ? strdup(path) : NULL;
+  f->module_start = (uintptr_t)lo;
+  f->module_end = (uintptr_t)hi;
+  build_id(m, f);
+  GElf_Off off = 0;
+  GElf_Sym sym;
+  const char *name = dwfl_module_addrinfo(m, pc, &off, &sym, NULL, NULL, NULL);
+  if (name) {
+    char *d = demangle(name);
+    f->function = d ? d : strdup(name);
+    f->start = pc - off;
+  } else if (cfi_start(m, pc, &f->start)) {
+    char buf[64];
+    snprintf(buf, sizeof buf, "fn@0x%lx",
+             (unsigned long)(f->start - f->module_start));
+    f->function = strdup(buf);
+    f->anonymous = true;
+  }
+  Dwfl_Line *line = dwfl_module_getsrc(m, pc);
+  int lineno = 0;
+  const char *file =
+      line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
+  if (file) {
+    f->file = strdup(file);
+    f->line = lineno;
+  }
+}
+
+static bool resolve(uintptr_t pc, gt_frame *f) {
+  memset(f, 0, sizeof *f);
+  f->pc = pc;
+  if (!dwfl && !report()) return false;
+  Dwfl_Module *m = dwfl_addrmodule(dwfl, pc);
+  if (!m && report()) /* loaded since (dlopen) */
+    m = dwfl_addrmodule(dwfl, pc);
+  if (!m) return false;
+  fill(m, pc, f);
+  return true;
+}
+
+const gt_frame *gt__symbolize(uintptr_t pc) {
+  /* A return address points after its call: look up the call itself. */
+  uintptr_t at = pc ? pc - 1 : pc;
+  size_t i = (at >> 4 ^ at >> 16) & ((1u << CACHE_BITS) - 1);
+  pthread_mutex_lock(&lock);
+  entry *e = cache[i];
+  while (e && e->pc != at)
+    e = e->next;
+  if (!e && (e = calloc(1, sizeof *e))) {
+    e->pc = at;
+    resolve(at, &e->frame);
+    e->next = cache[i];
+    cache[i] = e;
+  }
+  pthread_mutex_unlock(&lock);
+  return e ? &e->frame : NULL;
+}
+
+const char *gt__frame_label(const gt_frame *f, char *buf, size_t n) {
+  if (!f || !f->module) {
+    snprintf(buf, n, "0x%lx", f ? (unsigned long)f->pc : 0ul);
+  } else if (f->file) {
+    snprintf(buf, n, "%s:%d", base_name(f->file), f->line);
+  } else if (f->function) {
+    snprintf(buf, n, "%s!%s+0x%lx", f->module, f->function,
+             (unsigned long)(f->pc + 1 - f->start));
+  } else {
+    snprintf(buf, n, "%s+0x%lx", f->module,
+             (unsigned long)(f->pc - f->module_start));
+  }
+  return buf;
+}
+
+const char *gt__frame_name(const gt_frame *f, char *buf, size_t n) {
+  if (f && f->function && !f->anonymous)
+    snprintf(buf, n, "%s", f->function);
+  else if (f && f->function)
+    snprintf(buf, n, "%s!%s", f->module, f->function);
+  else if (f && f->module)
+    snprintf(buf, n, "%s+0x%lx", f->module,
+             (unsigned long)(f->pc - f->module_start));
+  else
+    snprintf(buf, n, "0x%lx", f ? (unsigned long)f->pc : 0ul);
+  return buf;
+}
