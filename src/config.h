@@ -46,7 +46,7 @@ typedef struct gt_key_def {
   X(ALLOC_MECHANISM, "gt.alloc_mechanism", ENUM, "disclaim",                   \
     "disclaim|finalizer", 0, 0)                                                \
   X(TRACK_AGE, "gt.track_age", BOOL, "false", NULL, 0, 0)                      \
-  X(COLLECT_WAIT_MS, "gt.collect_wait_ms", U64, "3000", NULL, 0, 3600000)    \
+  X(COLLECT_WAIT_MS, "gt.collect_wait_ms", U64, "3000", NULL, 0, 3600000)      \
   X(STACK_DEPTH, "gt.stack_depth", U64, "0", NULL, 0, 32)                      \
   X(STACK_SAMPLE_EVERY, "gt.stack_sample_every", U64, "1", NULL, 1, 1u << 30)
 

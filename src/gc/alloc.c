@@ -181,8 +181,8 @@ static uint32_t site_of_call(const char *name, const char *file, int line,
 
 #define RA __builtin_return_address(0)
 
-void *gt__alloc_named(size_t size, const char *name, const char *file,
-                      int line, bool atomic, const void *ra) {
+void *gt__alloc_named(size_t size, const char *name, const char *file, int line,
+                      bool atomic, const void *ra) {
   return alloc_obj(size, site_of_call(name, file, line, ra), atomic, -1, true);
 }
 

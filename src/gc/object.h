@@ -93,9 +93,8 @@ GT_HIDDEN uint64_t gt__reported(void); /* objects reported collected, ever */
 
 /* Allocation for a name (or a site) found by the caller (alloc.c); ra is
  * the program's return address, for stack sites. */
-GT_HIDDEN void *gt__alloc_named(size_t size, const char *name,
-                                const char *file, int line, bool atomic,
-                                const void *ra);
+GT_HIDDEN void *gt__alloc_named(size_t size, const char *name, const char *file,
+                                int line, bool atomic, const void *ra);
 GT_HIDDEN void *gt__alloc_at_site(size_t size, uint32_t site, bool atomic);
 
 /* The allocation paths' state (alloc.c). */

@@ -14,7 +14,7 @@
 #include "gc/object.h"
 #include "gc/stack.h"
 
-static _Atomic int depth;                /* 0: no stacks */
+static _Atomic int depth; /* 0: no stacks */
 static _Atomic uint64_t sample_every = 1;
 
 #define BY_CALLER 256 /* per-thread: call instruction -> its last site */
@@ -31,8 +31,9 @@ static __attribute__((tls_model("initial-exec"))) _Thread_local stack_tls st;
 
 void gt__stack_config(int frames, uint64_t every) {
   atomic_store(&sample_every, every ? every : 1);
-  atomic_store(&depth, frames < 0 ? 0 : frames > GT_MAX_STACK ? GT_MAX_STACK
-                                                              : frames);
+  atomic_store(&depth, frames < 0              ? 0
+                       : frames > GT_MAX_STACK ? GT_MAX_STACK
+                                               : frames);
 }
 
 int gt__stack_depth(void) {

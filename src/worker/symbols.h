@@ -6,8 +6,8 @@
 
 /* What is known of one address; strings live as long as the process. */
 typedef struct gt_frame {
-  uintptr_t pc;          /* the call instruction's (return address - 1) */
-  const char *module;    /* "w3m", "libc.so.6"; NULL: no module */
+  uintptr_t pc;       /* the call instruction's (return address - 1) */
+  const char *module; /* "w3m", "libc.so.6"; NULL: no module */
   const char *module_path;
   uintptr_t module_start, module_end;
   const char *build_id; /* hex, NULL when the module has none */
