@@ -19,6 +19,7 @@
 #include <gc/gc.h>
 
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "child.h"
@@ -138,6 +139,24 @@ static void start_gt(int mode) {
   bench_gt_init(o);
 }
 
+/* NULL when the counts are possible; else why not. */
+static const char *impossible(const alloc_run *x, int mode, uint64_t tracked,
+                              const gt_stats *st, char *buf, size_t n) {
+  if (x->reported > tracked) {
+    snprintf(buf, n, "reported %llu of %llu tracked: some twice",
+             (unsigned long long)x->reported, (unsigned long long)tracked);
+    return buf;
+  }
+  if (x->gt && bench_modes[mode].track == TRACK_ALL &&
+      st->allocated != x->allocated) {
+    snprintf(buf, n, "gt counted %llu allocations of %llu",
+             (unsigned long long)st->allocated,
+             (unsigned long long)x->allocated);
+    return buf;
+  }
+  return NULL;
+}
+
 static int run_alloc(int wl, int mode, int rep, const bench_params *p) {
   alloc_run x = {.gt = bench_modes[mode].gt_opts != NULL};
   bench_gc_start();
@@ -151,15 +170,14 @@ static int run_alloc(int wl, int mode, int rep, const bench_params *p) {
   if (x.gt) gt_get_stats(&st);
   /* objects the mechanism was asked to report (gt-sample-alloc: 1 in M) */
   uint64_t tracked = x.gt ? st.tracked : x.allocated;
-  bool ok = x.reported <= tracked; /* else reported twice */
-  if (x.gt && bench_modes[mode].track == TRACK_ALL &&
-      st.allocated != x.allocated)
-    ok = false;
+  char why[160];
+  const char *err = impossible(&x, mode, tracked, &st, why, sizeof why);
   json_t *j = bench_result_new(bench_workloads[wl].name, bench_modes[mode].name,
-                               rep, ok);
+                               rep, err == NULL);
+  if (err) json_object_set_new(j, "error", json_string(err));
   put_alloc(j, &x, tracked, &st);
   bench_result_emit(j, x.gt ? &st : NULL);
-  return ok ? 0 : 1;
+  return err ? 1 : 0;
 }
 
 int bench_child(const char *workload, const char *mode, int rep,

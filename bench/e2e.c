@@ -169,11 +169,33 @@ static void timed(e2e_run *x, const bench_params *p) {
   x->window = bench_now_s() - x->t_init;
 }
 
-static bool exact(const e2e_run *x) {
+/* NULL when every count agrees; else the first that does not, for the
+ * driver's log ("FAILED: ..."). */
+static const char *inexact(const e2e_run *x, char *buf, size_t n) {
   uint64_t allocated = x->gt ? x->st.allocated : x->n;
-  return x->reported == x->n && x->tl.objects == x->n && x->tl.unparsed == 0 &&
-         allocated == x->n && x->messages == x->tl.posts && x->failed == 0 &&
-         x->flush_rc == 0 && (!x->gt || x->st.collected == x->n);
+  const uint64_t got[] = {
+      x->reported, x->tl.objects,  allocated, x->gt ? x->st.collected : x->n,
+      x->messages, x->tl.unparsed, x->failed};
+  const uint64_t want[] = {x->n, x->n, x->n, x->n, x->tl.posts, 0, 0};
+  static const char *const what[] = {"reported",
+                                     "objects in the recorded texts",
+                                     "allocated",
+                                     "collected",
+                                     "messages sent (vs the POSTs recorded)",
+                                     "texts not understood",
+                                     "messages failed"};
+  for (size_t k = 0; k < sizeof got / sizeof got[0]; k++) {
+    if (got[k] != want[k]) {
+      snprintf(buf, n, "not exact: %s %llu, expected %llu", what[k],
+               (unsigned long long)got[k], (unsigned long long)want[k]);
+      return buf;
+    }
+  }
+  if (x->flush_rc != 0) {
+    snprintf(buf, n, "not exact: gt_flush: %s", gt_strerror(x->flush_rc));
+    return buf;
+  }
+  return NULL;
 }
 
 static void put_times(json_t *j, const e2e_run *x) {
@@ -229,9 +251,12 @@ int bench_run_e2e(int mode, int rep, const bench_params *p) {
     bench_seed_open(hostport, ca);
   timed(&x, p);
 
-  bool ok = exact(&x);
+  char why[160];
+  const char *err = inexact(&x, why, sizeof why);
+  bool ok = err == NULL;
   json_t *j = bench_result_new("e2e", bench_modes[mode].name, rep, ok);
   json_object_set_new(j, "exact", json_boolean(ok));
+  if (err) json_object_set_new(j, "error", json_string(err));
   put_times(j, &x);
   put_counts(j, &x);
   bench_result_emit(j, x.gt ? &x.st : NULL);
