@@ -31,8 +31,9 @@ _Noreturn void bench_usage(void) {
                   "[--modes x,y]\n ");
   for (int i = 0; i < BP_COUNT; i++)
     fprintf(stderr, " [%s N]%s", bench_param_list[i].option,
-            i % 5 == 4 ? "\n " : "");
-  fprintf(stderr, " [--timeout S] [--json FILE] [--smoke]\nworkloads:");
+            i % 4 == 3 ? "\n " : "");
+  fprintf(stderr, "%s [--timeout S] [--json FILE] [--smoke]\nworkloads:",
+          BP_COUNT % 4 ? "\n " : "");
   for (int w = 0; w < BW_COUNT; w++)
     fprintf(stderr, " %s", bench_workloads[w].name);
   fprintf(stderr, "\n");
