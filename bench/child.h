@@ -35,7 +35,8 @@ void bench_gc_start(void); /* GC_INIT, the heap-peak hook, warnings counted */
 void bench_heap_sample(void); /* the current heap size into the peak */
 uint64_t bench_heap_peak(void);
 uint64_t bench_gc_warnings(void);
-void bench_scrub_stack(void);
+/* noinline: its frame must lie where the workload's frames were */
+__attribute__((noinline)) void bench_scrub_stack(void);
 _Noreturn void bench_die(const char *what);
 /* inline: it is on every allocation of the raw modes */
 static inline void *bench_checked(void *p) {

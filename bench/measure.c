@@ -80,7 +80,7 @@ uint64_t bench_gc_warnings(void) {
 
 /* Clears stale pointers left on the stack by the workload so that the final
  * collections are not fooled by conservative stack scanning. */
-void __attribute__((noinline)) bench_scrub_stack(void) {
+void bench_scrub_stack(void) {
   volatile char buf[256 * 1024];
   memset((char *)buf, 0, sizeof buf);
 }

@@ -58,31 +58,37 @@ static json_t *summary_row(const char *w, const char *m, size_t nok) {
                    (json_int_t)nok);
 }
 
+/* A list of (id, JSON key) as an enum of ids and an array of keys. */
+#define KEY_ENUM(prefix, id, key) prefix##id,
+#define KEY_NAME(prefix, id, key) [prefix##id] = key,
+#define KEY_LIST(prefix, LIST)                                                 \
+  enum { LIST(KEY_ENUM) prefix##COUNT };                                       \
+  static const char *const prefix##keys[] = {LIST(KEY_NAME)}
+
 /* ---- mutator workloads: every mode against plain and its raw mechanism -- */
 
-/* Medians of a row; the summary has the first K_TRACKED, in this order. */
-enum {
-  K_WALL,
-  K_CPU,
-  K_HEAP,
-  K_RSS,
-  K_GCS,
-  K_ALLOC,
-  K_IN_RUN,
-  K_REPORTED,
-  K_FINAL,
-  K_MSGS,
-  K_TRACKED,
-  K_COUNT
-};
-static const char *const alloc_keys[K_COUNT] = {
-    "wall_s",          "cpu_s",    "heap_peak_bytes",
-    "maxrss_kb",       "gc_count", "allocated",
-    "reported_in_run", "reported", "final_collections",
-    "messages",        "tracked"};
-enum { R_PLAIN, R_CPU, R_HEAP, R_OPS, R_COUNT };
-static const char *const ratio_keys[R_COUNT] = {
-    "ratio_plain", "ratio_plain_cpu", "ratio_heap_plain", "objects_per_s"};
+/* Medians of a row; the summary has those before K_TRACKED, in order. */
+#define ALLOC_KEYS(X)                                                          \
+  X(K_, WALL, "wall_s")                                                        \
+  X(K_, CPU, "cpu_s")                                                          \
+  X(K_, HEAP, "heap_peak_bytes")                                               \
+  X(K_, RSS, "maxrss_kb")                                                      \
+  X(K_, GCS, "gc_count")                                                       \
+  X(K_, ALLOC, "allocated")                                                    \
+  X(K_, IN_RUN, "reported_in_run")                                             \
+  X(K_, REPORTED, "reported")                                                  \
+  X(K_, FINAL, "final_collections")                                            \
+  X(K_, MSGS, "messages")                                                      \
+  X(K_, TRACKED, "tracked")
+KEY_LIST(K_, ALLOC_KEYS);
+
+/* Ratios, computed; in the summary after the medians. */
+#define RATIO_KEYS(X)                                                          \
+  X(R_, PLAIN, "ratio_plain")                                                  \
+  X(R_, CPU, "ratio_plain_cpu")                                                \
+  X(R_, HEAP, "ratio_heap_plain")                                              \
+  X(R_, OPS, "objects_per_s")
+KEY_LIST(R_, RATIO_KEYS);
 
 typedef struct alloc_row {
   size_t n;
@@ -96,7 +102,7 @@ static void measure_row(const bench_ctx *c, const char *w, int m,
   const char *name = bench_modes[m].name, *plain = bench_modes[BM_PLAIN].name;
   int reps = c->o->reps, raw = bench_modes[m].raw;
   for (int k = 0; k < K_COUNT; k++)
-    row->v[k] = bench_med(c->runs, w, name, alloc_keys[k], k ? NULL : &row->n);
+    row->v[k] = bench_med(c->runs, w, name, K_keys[k], k ? NULL : &row->n);
   double heap_plain = bench_med(c->runs, w, plain, "heap_peak_bytes", NULL);
   row->r[R_PLAIN] = bench_paired(c->runs, w, name, plain, "wall_s", reps);
   row->r[R_CPU] = bench_paired(c->runs, w, name, plain, "cpu_s", reps);
@@ -151,8 +157,8 @@ static void report_alloc(bench_ctx *c, int wl) {
     measure_row(c, w, m, &row);
     print_row(c, m, &row);
     json_t *s = summary_row(w, bench_modes[m].name, row.n);
-    put_all(s, alloc_keys, row.v, K_TRACKED);
-    put_all(s, ratio_keys, row.r, R_COUNT);
+    put_all(s, K_keys, row.v, K_TRACKED);
+    put_all(s, R_keys, row.r, R_COUNT);
     if (bench_modes[m].raw != BM_NONE) {
       json_object_set_new(s, "raw",
                           json_string(bench_modes[bench_modes[m].raw].name));
@@ -168,54 +174,52 @@ static void report_alloc(bench_ctx *c, int wl) {
 
 /* ---- pipeline: the ring alone -------------------------------------------- */
 
-static const char *const ring_keys[] = {"push_ns",
-                                        "pop_ns",
-                                        "drain_events_per_s",
-                                        "concurrent_events_per_s",
-                                        "ring_bytes",
-                                        "rss_growth_after_first_round_kb",
-                                        "rss_growth_concurrent_kb"};
-enum { RING_SUMMARY = 6, RING_COUNT = 7 };
+/* The summary has those before RING_CONC_GROWTH. */
+#define RING_KEYS(X)                                                           \
+  X(RING_, PUSH, "push_ns")                                                    \
+  X(RING_, POP, "pop_ns")                                                      \
+  X(RING_, DRAIN, "drain_events_per_s")                                        \
+  X(RING_, CONC, "concurrent_events_per_s")                                    \
+  X(RING_, BYTES, "ring_bytes")                                                \
+  X(RING_, GROWTH, "rss_growth_after_first_round_kb")                          \
+  X(RING_, CONC_GROWTH, "rss_growth_concurrent_kb")
+KEY_LIST(RING_, RING_KEYS);
 
 static void report_ring(bench_ctx *c, int wl) {
   const char *w = bench_workloads[wl].name, *m = bench_modes[BM_RING].name;
   double v[RING_COUNT];
   size_t n;
   for (int k = 0; k < RING_COUNT; k++)
-    v[k] = bench_med(c->runs, w, m, ring_keys[k], k ? NULL : &n);
+    v[k] = bench_med(c->runs, w, m, RING_keys[k], k ? NULL : &n);
   printf("push %.2f ns/event, pop %.2f ns/event, drain %.1f M events/s, "
          "producer+consumer threads %.1f M events/s\n"
          "ring %.0f KiB; RSS growth over the fill/drain rounds after the "
          "first %.0f KiB (memory fixed by the ring size: %s); "
          "during the 2-thread phase %.0f KiB (thread stack)\n",
-         v[0], v[1], v[2] / 1e6, v[3] / 1e6, v[4] / 1024, v[5],
-         v[5] <= 64 ? "yes" : "no", v[6]);
+         v[RING_PUSH], v[RING_POP], v[RING_DRAIN] / 1e6, v[RING_CONC] / 1e6,
+         v[RING_BYTES] / 1024, v[RING_GROWTH],
+         v[RING_GROWTH] <= 64 ? "yes" : "no", v[RING_CONC_GROWTH]);
   json_t *s = summary_row(w, m, n);
-  put_all(s, ring_keys, v, RING_SUMMARY);
+  put_all(s, RING_keys, v, RING_CONC_GROWTH);
   json_array_append_new(c->summary, s);
 }
 
 /* ---- e2e: objects to SMS texts --------------------------------------------
  */
 
-enum {
-  E_WALL,
-  E_COUNTED,
-  E_ALLOC,
-  E_REPORTED,
-  E_IN_SMS,
-  E_POSTS,
-  E_MSGS,
-  E_OPS,
-  E_OPS_COUNTED,
-  E_ALLOWANCE,
-  E_COUNT
-};
-static const char *const e2e_keys[E_COUNT] = {
-    "wall_s",        "reported_s",    "allocated",
-    "reported",      "mock_objects",  "mock_posts",
-    "messages",      "objects_per_s", "objects_per_s_reported",
-    "rate_allowance"};
+/* Table columns and summary keys, in the summary's order. */
+#define E2E_KEYS(X)                                                            \
+  X(E_, WALL, "wall_s")                                                        \
+  X(E_, COUNTED, "reported_s")                                                 \
+  X(E_, ALLOC, "allocated")                                                    \
+  X(E_, REPORTED, "reported")                                                  \
+  X(E_, IN_SMS, "mock_objects")                                                \
+  X(E_, POSTS, "mock_posts")                                                   \
+  X(E_, MSGS, "messages")                                                      \
+  X(E_, OPS, "objects_per_s")                                                  \
+  X(E_, OPS_COUNTED, "objects_per_s_reported")                                 \
+  X(E_, ALLOWANCE, "rate_allowance")
+KEY_LIST(E_, E2E_KEYS);
 
 static void report_e2e_mode(bench_ctx *c, const char *w, int m) {
   const char *name = bench_modes[m].name;
@@ -228,7 +232,7 @@ static void report_e2e_mode(bench_ctx *c, const char *w, int m) {
   }
   double v[E_COUNT];
   for (int k = 0; k < E_COUNT; k++)
-    v[k] = bench_med(c->runs, w, name, e2e_keys[k], k ? NULL : &n);
+    v[k] = bench_med(c->runs, w, name, E_keys[k], k ? NULL : &n);
   bool rated = bench_modes[m].gt_opts != NULL; /* seed has no bucket */
   if (!rated) v[E_ALLOWANCE] = NAN;
   char allow[32] = "-";
@@ -240,7 +244,7 @@ static void report_e2e_mode(bench_ctx *c, const char *w, int m) {
          nruns, n < nruns ? "  (some runs failed)" : "");
   json_t *s = summary_row(w, name, n);
   json_object_set_new(s, "runs_exact", json_integer((json_int_t)nexact));
-  put_all(s, e2e_keys, v, E_COUNT);
+  put_all(s, E_keys, v, E_COUNT);
   json_array_append_new(c->summary, s);
 }
 
