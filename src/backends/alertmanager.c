@@ -14,18 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "backends/alertmanager.h"
 #include "backends/http.h"
-#include "text.h"
 
 #define AM_MAX_MEMBERS 16
-#define AM_MAX_LABELS 32
-/* Alerts stay active this long after the batch that last mentioned them:
- * Alertmanager resolves them by itself once collections of that name stop,
- * and a later batch simply extends them (same labels = same alert). */
-#define AM_RESOLVE_S (5 * 60)
 
 typedef struct am_member {
   gt_http http;
@@ -35,17 +29,10 @@ typedef struct am_member {
   int down;    /* reported down, not yet reported back */
 } am_member;
 
-typedef struct am_label {
-  char *name, *value;
-} am_label;
-
 typedef struct am_state {
   am_member members[AM_MAX_MEMBERS];
   size_t nmembers;
-  char *service;
-  char *instance;
-  am_label labels[AM_MAX_LABELS];
-  size_t nlabels;
+  gt_am_identity id;
 } am_state;
 
 static void am_close(void *p) {
@@ -56,12 +43,12 @@ static void am_close(void *p) {
     free(s->members[i].url);
     free(s->members[i].label);
   }
-  for (size_t i = 0; i < s->nlabels; i++) {
-    free(s->labels[i].name);
-    free(s->labels[i].value);
+  for (size_t i = 0; i < s->id.nlabels; i++) {
+    free(s->id.labels[i].name);
+    free(s->id.labels[i].value);
   }
-  free(s->service);
-  free(s->instance);
+  free(s->id.service);
+  free(s->id.instance);
   free(s);
 }
 
@@ -123,8 +110,8 @@ static int parse_labels(am_state *s, const char *in) {
                       "%s: \"%s\" is set by the backend (use "
                       "alertmanager.service / alertmanager.instance)",
                       key, name);
-    for (size_t i = 0; rc == 0 && i < s->nlabels; i++)
-      if (strcmp(name, s->labels[i].name) == 0)
+    for (size_t i = 0; rc == 0 && i < s->id.nlabels; i++)
+      if (strcmp(name, s->id.labels[i].name) == 0)
         rc = gt__fail(GT_EINVAL, "%s: label \"%s\" given twice", key, name);
     if (rc) break;
     if (!*value || !utf8_ok(value)) {
@@ -132,14 +119,14 @@ static int parse_labels(am_state *s, const char *in) {
                     name);
       break;
     }
-    if (s->nlabels == AM_MAX_LABELS) {
-      rc = gt__fail(GT_EINVAL, "%s: at most %d labels", key, AM_MAX_LABELS);
+    if (s->id.nlabels == GT_AM_MAX_LABELS) {
+      rc = gt__fail(GT_EINVAL, "%s: at most %d labels", key, GT_AM_MAX_LABELS);
       break;
     }
-    am_label *l = &s->labels[s->nlabels];
+    gt_am_label *l = &s->id.labels[s->id.nlabels];
     l->name = strdup(name);
     l->value = strdup(value);
-    s->nlabels++; /* counted now so am_close frees a half-made pair */
+    s->id.nlabels++; /* counted now so am_close frees a half-made pair */
     if (!l->name || !l->value)
       rc = gt__fail(GT_ENOMEM, "%s: out of memory", key);
   }
@@ -243,7 +230,7 @@ static int am_open(const gt_config *cfg, void **state) {
                   "this program's processes)");
     goto fail;
   }
-  if (!(s->service = strdup(service))) {
+  if (!(s->id.service = strdup(service))) {
     rc = gt__fail(GT_ENOMEM, "alertmanager: out of memory");
     goto fail;
   }
@@ -252,7 +239,7 @@ static int am_open(const gt_config *cfg, void **state) {
       rc = gt__fail(GT_EINVAL, "alertmanager.instance: must be UTF-8");
       goto fail;
     }
-    s->instance = strdup(instance);
+    s->id.instance = strdup(instance);
   } else {
     /* host:pid tells the processes of one machine apart; taken at open()
      * so a process that forks and initialises again gets its own. */
@@ -261,9 +248,9 @@ static int am_open(const gt_config *cfg, void **state) {
       snprintf(host, sizeof host, "localhost");
     host[sizeof host - 1] = '\0';
     snprintf(buf, sizeof buf, "%s:%ld", host, (long)getpid());
-    s->instance = strdup(buf);
+    s->id.instance = strdup(buf);
   }
-  if (!s->instance) {
+  if (!s->id.instance) {
     rc = gt__fail(GT_ENOMEM, "alertmanager: out of memory");
     goto fail;
   }
@@ -273,118 +260,6 @@ static int am_open(const gt_config *cfg, void **state) {
 fail:
   am_close(s);
   return rc;
-}
-
-static void rfc3339(time_t t, char out[32]) {
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-/* A string jansson accepts: object names come from the program and need
- * not be UTF-8; the bytes of an invalid one are escaped as \xhh. */
-static json_t *str_json(const char *v) {
-  char *c = gt__text_utf8(v);
-  json_t *j = c ? json_string(c) : NULL;
-  free(c);
-  return j;
-}
-
-static json_t *num_str(json_t *v) {
-  char buf[64];
-  if (json_is_integer(v))
-    snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
-  else if (json_is_real(v))
-    snprintf(buf, sizeof buf, "%g", json_real_value(v));
-  else if (json_is_string(v))
-    return json_string(json_string_value(v));
-  else if (json_is_boolean(v))
-    snprintf(buf, sizeof buf, "%s", json_is_true(v) ? "true" : "false");
-  else
-    return NULL;
-  return json_string(buf);
-}
-
-/* One alert per group of the batch. Annotations are strings (Alertmanager
- * requires it): the rendered text, the group's counts, the batch totals,
- * and whatever age fields the batch JSON carries for the group. */
-static char *am_body(const am_state *s, const gt_message *msg) {
-  json_t *owned, *batch = gt__message_json(msg, &owned);
-  json_t *groups = batch ? json_object_get(batch, "groups") : NULL;
-  json_t *alerts = json_array();
-  /* The batch's own times when it has them: a batch replayed from the
-   * spool an hour late then arrives already resolved instead of firing as
-   * if it were news. */
-  char starts[32], ends[32];
-  time_t now = time(NULL);
-  json_int_t first = json_integer_value(json_object_get(batch, "first_ms"));
-  json_int_t last = json_integer_value(json_object_get(batch, "last_ms"));
-  time_t t0 = first > 0 ? (time_t)(first / 1000) : now;
-  time_t t1 = last > 0 ? (time_t)(last / 1000) : now;
-  if (t0 > now) t0 = now; /* Alertmanager refuses startsAt in the future */
-  if (t1 < t0) t1 = t0;
-  rfc3339(t0, starts);
-  rfc3339(t1 + AM_RESOLVE_S, ends);
-  size_t ng = json_array_size(groups);
-  /* A message without a batch (gt send-test) is one alert named "test". */
-  for (size_t i = 0; i < (ng ? ng : 1); i++) {
-    json_t *g = ng ? json_array_get(groups, i) : NULL;
-    json_t *gname = g ? json_object_get(g, "name") : NULL;
-    const char *name = json_is_string(gname) ? json_string_value(gname)
-                       : batch               ? "(all)" /* gt.group_by=none */
-                                             : "test";
-    json_t *labels = json_object();
-    json_object_set_new(labels, "alertname", json_string("GarbageCollected"));
-    json_object_set_new(labels, "service", json_string(s->service));
-    json_object_set_new(labels, "instance", json_string(s->instance));
-    json_object_set_new(labels, "name", str_json(name));
-    for (size_t k = 0; k < s->nlabels; k++)
-      json_object_set_new(labels, s->labels[k].name,
-                          json_string(s->labels[k].value));
-    json_t *ann = json_object();
-    json_object_set_new(ann, "summary", str_json(msg->text));
-    if (g) {
-      const char *key;
-      json_t *v;
-      json_object_foreach(g, key, v) {
-        const char *as = strcmp(key, "count") == 0 ? "collected" : key;
-        if (strcmp(key, "name") == 0) continue;
-        if (json_is_object(v)) { /* e.g. "age": {"min":…,"max":…} */
-          const char *sub;
-          json_t *sv;
-          char k[96];
-          json_object_foreach(v, sub, sv) {
-            json_t *ss = num_str(sv);
-            snprintf(k, sizeof k, "%s_%s", key, sub);
-            if (ss) json_object_set_new(ann, k, ss);
-          }
-          continue;
-        }
-        json_t *sv = num_str(v);
-        if (sv) json_object_set_new(ann, as, sv);
-      }
-    }
-    if (batch) {
-      static const char *const totals[] = {"collected", "sampled",   "bytes",
-                                           "freed",     "estimated", NULL};
-      char k[40];
-      for (size_t t = 0; totals[t]; t++) {
-        json_t *sv = num_str(json_object_get(batch, totals[t]));
-        snprintf(k, sizeof k, "batch_%s", totals[t]);
-        if (sv) json_object_set_new(ann, k, sv);
-      }
-    }
-    json_t *a = json_object();
-    json_object_set_new(a, "labels", labels);
-    json_object_set_new(a, "annotations", ann);
-    json_object_set_new(a, "startsAt", json_string(starts));
-    json_object_set_new(a, "endsAt", json_string(ends));
-    json_array_append_new(alerts, a);
-  }
-  char *out = json_dumps(alerts, JSON_COMPACT | JSON_SORT_KEYS);
-  json_decref(alerts);
-  json_decref(owned);
-  return out;
 }
 
 /* One member's verdict: 0 accepted, else the reason in why (scrubbed of
@@ -428,7 +303,7 @@ static int am_send(void *p, const gt_message *msg, gt_send_result *res) {
   res->auth_failed = false;
   res->retry_after_ms = -1;
   res->detail[0] = '\0';
-  char *body = am_body(s, msg);
+  char *body = gt__alertmanager_body(&s->id, msg);
   struct curl_slist *hdrs = NULL;
   if (!body || !gt__http_header(&hdrs, "Content-Type", "application/json") ||
       !gt__http_header(&hdrs, "Accept", "application/json")) {

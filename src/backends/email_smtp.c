@@ -32,6 +32,32 @@ static void smtp_close(void *p) {
   free(s);
 }
 
+/* email.url as libcurl is given it: smtps:// when it names no scheme,
+ * else smtps:// or smtp:// (and then STARTTLS is required). *url is
+ * replaced by *full when a scheme had to be added; the caller frees *full. */
+static int smtp_url(const char **url, char **full) {
+  const char *in = *url;
+  if (!in)
+    return gt__fail(GT_EINVAL, "email.url: required (smtps://host:465 or "
+                               "smtp://host:587 with STARTTLS)");
+  for (const char *p = in; *p; p++)
+    if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+      return gt__fail(GT_EINVAL, "email.url: must not contain spaces or "
+                                 "control characters");
+  if (!strstr(in, "://")) {
+    size_t n = strlen(in) + sizeof "smtps://";
+    if (!(*full = malloc(n)))
+      return gt__fail(GT_ENOMEM, "email: out of memory");
+    snprintf(*full, n, "smtps://%s", in);
+    *url = *full;
+  } else if (strncmp(in, "smtps://", 8) != 0 &&
+             strncmp(in, "smtp://", 7) != 0) {
+    return gt__fail(GT_EINVAL, "email.url: scheme must be smtps:// or smtp:// "
+                               "(STARTTLS is then required)");
+  }
+  return 0;
+}
+
 static int smtp_open(const gt_config *cfg, void **state) {
   *state = NULL;
   smtp_state *s = calloc(1, sizeof *s);
@@ -42,31 +68,7 @@ static int smtp_open(const gt_config *cfg, void **state) {
   const char *pass = gt__config_get(cfg, "email.password");
   char *full = NULL;
   if ((rc = gt__email_common_open(cfg, &s->c)) < 0) goto fail;
-  if (!url) {
-    rc = gt__fail(GT_EINVAL, "email.url: required (smtps://host:465 or "
-                             "smtp://host:587 with STARTTLS)");
-    goto fail;
-  }
-  for (const char *p = url; *p; p++)
-    if ((unsigned char)*p <= 0x20 || *p == 0x7f) {
-      rc = gt__fail(GT_EINVAL, "email.url: must not contain spaces or "
-                               "control characters");
-      goto fail;
-    }
-  if (!strstr(url, "://")) {
-    size_t n = strlen(url) + sizeof "smtps://";
-    if (!(full = malloc(n))) {
-      rc = gt__fail(GT_ENOMEM, "email: out of memory");
-      goto fail;
-    }
-    snprintf(full, n, "smtps://%s", url);
-    url = full;
-  } else if (strncmp(url, "smtps://", 8) != 0 &&
-             strncmp(url, "smtp://", 7) != 0) {
-    rc = gt__fail(GT_EINVAL, "email.url: scheme must be smtps:// or smtp:// "
-                             "(STARTTLS is then required)");
-    goto fail;
-  }
+  if ((rc = smtp_url(&url, &full)) < 0) goto fail;
   if (user && !pass) {
     rc = gt__fail(GT_EINVAL, "email.password: required with email.username");
     goto fail;

@@ -1,18 +1,17 @@
 /* libcurl plumbing shared by sms, email, webhook and alertmanager: the
- * transfer loop (bounded by gt.timeout_ms, by a short grace once the status
- * is in, and by the shutdown deadline of gt__http_abort_at), and the
- * scrubbing of server text before it can reach a detail. */
+ * handles (verification always on, timeouts from gt.timeout_ms) and the
+ * transfer loop, bounded by gt.timeout_ms, by a short grace once the status
+ * is in, and by the shutdown deadline of gt__http_abort_at. URLs are
+ * http_url.c, secrets and scrubbing http_secrets.c, what a reply means
+ * http_reply.c. */
 #include "backends/http.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
-#include <mbedtls/base64.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 /* The longest a transfer waits in curl_multi_poll before it looks at the
@@ -46,271 +45,7 @@ int gt__http_header(struct curl_slist **list, const char *name,
   return 1;
 }
 
-void gt__http_sanitize(char *dst, size_t dstsz, const char *src, size_t n) {
-  size_t j = 0;
-  if (!dstsz) return;
-  for (size_t i = 0; src && i < n && src[i] && j + 1 < dstsz; i++) {
-    unsigned char c = (unsigned char)src[i];
-    dst[j++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
-  }
-  dst[j] = '\0';
-}
-
-/* ---- secrets --------------------------------------------------------------
- */
-
-static void wipe_free(char *s) {
-  if (!s) return;
-  volatile char *v = s; /* volatile so the wipe is not optimised away */
-  while (*v)
-    *v++ = 0;
-  free(s);
-}
-
-/* Shorter values cannot be told from ordinary text (a password "p" would
- * star every p of every detail) and protect nothing: not scrubbed. */
-#define MIN_SECRET 4
-
-int gt__http_add_secret(gt_http *h, const char *key, const char *secret) {
-  if (!secret || strlen(secret) < MIN_SECRET) return 0;
-  for (size_t i = 0; i < h->nsecrets; i++)
-    if (strcmp(h->secrets[i], secret) == 0) return 0;
-  if (h->nsecrets == GT_HTTP_MAX_SECRETS)
-    return gt__fail(GT_EINVAL, "%s: too many credentials", key);
-  char *copy = strdup(secret);
-  if (!copy) return gt__fail(GT_ENOMEM, "%s: out of memory", key);
-  /* Longest first: a secret that contains another is replaced whole. */
-  size_t i = h->nsecrets++, n = strlen(copy);
-  for (; i > 0 && strlen(h->secrets[i - 1]) < n; i--)
-    h->secrets[i] = h->secrets[i - 1];
-  h->secrets[i] = copy;
-  return 0;
-}
-
-static int add_b64(gt_http *h, const char *key, const unsigned char *data,
-                   size_t n) {
-  size_t olen = 0;
-  mbedtls_base64_encode(NULL, 0, &olen, data, n); /* asks for the size */
-  unsigned char *out = malloc(olen + 1);
-  if (!out) return gt__fail(GT_ENOMEM, "%s: out of memory", key);
-  int rc = 0;
-  if (mbedtls_base64_encode(out, olen + 1, &olen, data, n) == 0) {
-    out[olen] = 0;
-    rc = gt__http_add_secret(h, key, (char *)out);
-  }
-  memset(out, 0, olen);
-  free(out);
-  return rc;
-}
-
-int gt__http_add_login(gt_http *h, const char *key, const char *user,
-                       const char *pass) {
-  if (!pass || !*pass) return 0;
-  int rc = gt__http_add_secret(h, key, pass);
-  if (rc == 0) rc = add_b64(h, key, (const unsigned char *)pass, strlen(pass));
-  if (rc < 0 || !user) return rc;
-  size_t nu = strlen(user), np = strlen(pass);
-  unsigned char *buf = malloc(nu + np + 2);
-  if (!buf) return gt__fail(GT_ENOMEM, "%s: out of memory", key);
-  memcpy(buf, user, nu); /* user:pass, HTTP Basic */
-  buf[nu] = ':';
-  memcpy(buf + nu + 1, pass, np);
-  rc = add_b64(h, key, buf, nu + np + 1);
-  buf[0] = 0; /* \0user\0pass, SASL PLAIN */
-  memcpy(buf + 1, user, nu);
-  buf[nu + 1] = 0;
-  memcpy(buf + nu + 2, pass, np);
-  if (rc == 0) rc = add_b64(h, key, buf, nu + np + 2);
-  memset(buf, 0, nu + np + 2);
-  free(buf);
-  return rc;
-}
-
-int gt__http_add_url_secrets(gt_http *h, const char *key, const char *url) {
-  if (!url) return 0;
-  CURLU *u = curl_url();
-  if (!u) return gt__fail(GT_ENOMEM, "%s: out of memory", key);
-  char *user = NULL, *pass = NULL, *duser = NULL, *dpass = NULL;
-  int rc = 0;
-  if (curl_url_set(u, CURLUPART_URL, url,
-                   CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) ==
-      CURLUE_OK) {
-    curl_url_get(u, CURLUPART_USER, &user, 0);
-    curl_url_get(u, CURLUPART_PASSWORD, &pass, 0);
-    curl_url_get(u, CURLUPART_USER, &duser, CURLU_URLDECODE);
-    curl_url_get(u, CURLUPART_PASSWORD, &dpass, CURLU_URLDECODE);
-    if (pass) {
-      rc = gt__http_add_secret(h, key, pass);
-      if (rc == 0) rc = gt__http_add_login(h, key, duser, dpass);
-    } else if (user && duser) { /* a bare token, sent as Basic "tok:" */
-      size_t n = strlen(duser);
-      char *basic = malloc(n + 2);
-      if (!basic) {
-        rc = gt__fail(GT_ENOMEM, "%s: out of memory", key);
-      } else {
-        snprintf(basic, n + 2, "%s:", duser);
-        rc = gt__http_add_secret(h, key, user);
-        if (rc == 0) rc = gt__http_add_secret(h, key, duser);
-        if (rc == 0) rc = add_b64(h, key, (const unsigned char *)basic, n + 1);
-        memset(basic, 0, n + 1);
-        free(basic);
-      }
-    }
-  }
-  curl_free(user);
-  curl_free(pass);
-  curl_free(duser);
-  curl_free(dpass);
-  curl_url_cleanup(u);
-  return rc;
-}
-
-/* Replaces each registered secret in s[0..len) (which may hold NULs) by
- * "***"; with tail, also a secret's beginning left at the very end of a
- * cut-off text. Never grows the text; returns its new length. */
-static size_t scrub_secrets(const gt_http *h, char *s, size_t len, bool tail) {
-  for (size_t k = 0; h && k < h->nsecrets; k++) {
-    const char *sec = h->secrets[k];
-    size_t n = strlen(sec), rep = 3; /* n >= MIN_SECRET: never grows */
-    char *p = s;
-    while ((p = memmem(p, len - (size_t)(p - s), sec, n))) {
-      memset(p, '*', rep);
-      memmove(p + rep, p + n, len - (size_t)(p + n - s));
-      len -= n - rep;
-      p += rep;
-    }
-    /* A text cut mid-secret ends with its first bytes. */
-    for (size_t m = n - 1; tail && m >= MIN_SECRET; m--)
-      if (m <= len && memcmp(s + len - m, sec, m) == 0) {
-        memcpy(s + len - m, "***", 3);
-        len -= m - 3;
-        break;
-      }
-  }
-  return len;
-}
-
-/* Copies in into out (cap bytes, truncated) with the password of every
- * "scheme://user:pass@" replaced by "***", or the whole userinfo when it
- * has no password. The authority ends at the first / ? # or space. */
-static void mask_userinfo(const char *in, char *out, size_t cap) {
-  size_t o = 0;
-#define PUT(ptr, n)                                                            \
-  do {                                                                         \
-    size_t n_ = (n);                                                           \
-    if (n_ > cap - 1 - o) n_ = cap - 1 - o;                                    \
-    memcpy(out + o, (ptr), n_);                                                \
-    o += n_;                                                                   \
-  } while (0)
-  const char *p = in, *k;
-  while ((k = strstr(p, "://"))) {
-    const char *a = k + 3, *end = a, *at = NULL;
-    while (*end && !strchr("/?#", *end) && !isspace((unsigned char)*end) &&
-           *end != '"' && *end != '<' && *end != '>') {
-      if (*end == '@') at = end;
-      end++;
-    }
-    PUT(p, (size_t)(a - p));
-    if (at) {
-      const char *colon = memchr(a, ':', (size_t)(at - a));
-      if (colon) PUT(a, (size_t)(colon + 1 - a));
-      PUT("***", 3);
-      p = at;
-    } else {
-      p = a;
-    }
-  }
-  PUT(p, strlen(p));
-#undef PUT
-  out[o] = '\0';
-}
-
-void gt__http_scrub(const gt_http *h, char *text, size_t cap) {
-  if (!text || !cap) return;
-  size_t len = scrub_secrets(h, text, strnlen(text, cap - 1), false);
-  text[len] = '\0';
-  if (!strstr(text, "://")) return;
-  char *tmp = malloc(cap);
-  if (!tmp) { /* cannot mask: hide the whole text rather than risk it */
-    snprintf(text, cap, "(text withheld: out of memory)");
-    return;
-  }
-  mask_userinfo(text, tmp, cap);
-  memcpy(text, tmp, strlen(tmp) + 1);
-  free(tmp);
-}
-
-int gt__http_finish(const gt_http *h, gt_send_result *res, int rc) {
-  gt__http_scrub(h, res->detail, sizeof res->detail);
-  if (rc < 0) gt__fail(GT_ESEND, "%s", res->detail);
-  return rc;
-}
-
-/* libcurl's reading of a URL with its userinfo masked, normalised (a
- * guessed scheme left out); NULL when it has no userinfo or is no URL. */
-static char *curl_masked(const char *url) {
-  char *shown = NULL, *user = NULL, *pass = NULL, *full = NULL;
-  CURLU *u = curl_url();
-  if (u && curl_url_set(u, CURLUPART_URL, url,
-                        CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) ==
-               CURLUE_OK) {
-    curl_url_get(u, CURLUPART_USER, &user, 0);
-    curl_url_get(u, CURLUPART_PASSWORD, &pass, 0);
-    if ((pass || user) &&
-        (pass ? curl_url_set(u, CURLUPART_PASSWORD, "***", 0)
-              : curl_url_set(u, CURLUPART_USER, "***", 0)) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_URL, &full, 0) == CURLUE_OK) {
-      const char *sep = strstr(full, "://");
-      shown = strdup(!strstr(url, "://") && sep ? sep + 3 : full);
-    }
-  }
-  curl_free(user);
-  curl_free(pass);
-  curl_free(full);
-  curl_url_cleanup(u);
-  return shown;
-}
-
-char *gt__http_mask_url(const char *url) {
-  if (!url) return NULL;
-  /* libcurl says whether there is a userinfo (also without a scheme:
-   * "user:pw@host"); the scan masks it where it stands, so the value keeps
-   * its shape, and masks every URL of a comma list. */
-  char *by_curl = curl_masked(url);
-  bool schemeless = !strstr(url, "://");
-  size_t n = strlen(url), cap = 2 * n + 16;
-  char *src = malloc(n + 4), *out = malloc(cap);
-  if (!src || !out) {
-    free(by_curl);
-    free(src);
-    free(out);
-    return NULL;
-  }
-  snprintf(src, n + 4, "%s%s", by_curl && schemeless ? "://" : "", url);
-  mask_userinfo(src, out, cap);
-  if (by_curl && schemeless) memmove(out, out + 3, strlen(out + 3) + 1);
-  if (by_curl && strcmp(out, url) == 0) { /* the scan saw none: trust curl */
-    size_t bn = strlen(by_curl);
-    if (bn * 2 + 16 > cap) {
-      char *o = realloc(out, bn * 2 + 16);
-      if (!o) {
-        free(by_curl);
-        free(src);
-        free(out);
-        return NULL;
-      }
-      out = o;
-      cap = bn * 2 + 16;
-    }
-    mask_userinfo(by_curl, out, cap);
-  }
-  free(by_curl);
-  free(src);
-  return out;
-}
-
-/* ---- handles --------------------------------------------------------------
- */
+/* ---- handles ------------------------------------------------------------ */
 
 int gt__http_open(gt_http *h, const gt_config *cfg, const char *section,
                   const char *protocols) {
@@ -356,88 +91,11 @@ void gt__http_close(gt_http *h) {
   if (h->multi) curl_multi_cleanup(h->multi);
   if (h->curl) curl_easy_cleanup(h->curl);
   free(h->ca_file);
-  for (size_t i = 0; i < h->nsecrets; i++)
-    wipe_free(h->secrets[i]);
+  gt__http_forget_secrets(h);
   memset(h, 0, sizeof *h);
 }
 
-int gt__http_host_is_loopback(const char *host) {
-  if (!host) return 0;
-  if (strcasecmp(host, "localhost") == 0) return 1;
-  char buf[64];
-  size_t n = strlen(host);
-  if (n >= sizeof buf) return 0;
-  memcpy(buf, host, n + 1);
-  if (n >= 2 && buf[0] == '[' && buf[n - 1] == ']') { /* libcurl keeps [] */
-    buf[n - 1] = '\0';
-    struct in6_addr a6;
-    return inet_pton(AF_INET6, buf + 1, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
-  }
-  struct in_addr a4;
-  if (inet_pton(AF_INET, buf, &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
-  return 0;
-}
-
-int gt__http_url(const char *key, const char *in, char **out) {
-  *out = NULL;
-  if (!in || !*in) return gt__fail(GT_EINVAL, "%s: required", key);
-  for (const char *p = in; *p; p++)
-    if ((unsigned char)*p <= 0x20 || *p == 0x7f)
-      return gt__fail(GT_EINVAL,
-                      "%s: must not contain spaces or control "
-                      "characters",
-                      key);
-  int rc = 0;
-  char *withscheme = NULL;
-  if (!strstr(in, "://")) {
-    size_t n = strlen(in) + sizeof "https://";
-    if (!(withscheme = malloc(n)))
-      return gt__fail(GT_ENOMEM, "%s: out of memory", key);
-    snprintf(withscheme, n, "https://%s", in);
-    in = withscheme;
-  }
-  CURLU *u = curl_url();
-  char *scheme = NULL, *host = NULL, *full = NULL;
-  if (!u) {
-    rc = gt__fail(GT_ENOMEM, "%s: out of memory", key);
-    goto done;
-  }
-  if (curl_url_set(u, CURLUPART_URL, in, 0) != CURLUE_OK ||
-      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-      curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host) {
-    rc = gt__fail(GT_EINVAL, "%s: not a valid URL", key);
-    goto done;
-  }
-  if (strcasecmp(scheme, "https") != 0) {
-    if (strcasecmp(scheme, "http") != 0) {
-      rc = gt__fail(GT_EINVAL, "%s: scheme must be https", key);
-      goto done;
-    }
-    if (!gt__http_host_is_loopback(host)) {
-      rc = gt__fail(GT_EINVAL,
-                    "%s: plain http:// is refused except for "
-                    "loopback hosts; use https://",
-                    key);
-      goto done;
-    }
-  }
-  if (curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK) {
-    rc = gt__fail(GT_EINVAL, "%s: not a valid URL", key);
-    goto done;
-  }
-  size_t n = strlen(full);
-  while (n > 0 && full[n - 1] == '/')
-    full[--n] = '\0';
-  if (!(*out = strdup(full)))
-    rc = gt__fail(GT_ENOMEM, "%s: out of memory", key);
-done:
-  curl_free(scheme);
-  curl_free(host);
-  curl_free(full);
-  curl_url_cleanup(u);
-  free(withscheme);
-  return rc;
-}
+/* ---- transfers ---------------------------------------------------------- */
 
 /* Keeps the first MiB of a reply: enough for any verdict. Past it the
  * transfer is stopped (CURLE_WRITE_ERROR); with a status in, that is a
@@ -591,7 +249,7 @@ int gt__http_perform(gt_http *h, gt_http_reply *r) {
   /* Nothing a server sent goes further with a secret in it; a cut body
    * may end with the first bytes of one. */
   bool got_status = r->code == CURLE_OK || h->seen_status;
-  r->len = scrub_secrets(h, r->body, r->len, r->code != CURLE_OK);
+  r->len = gt__http_scrub_secrets(h, r->body, r->len, r->code != CURLE_OK);
   r->body[r->len] = '\0';
   gt__http_scrub(h, h->errbuf, sizeof h->errbuf);
   if (!got_status) return -1;
@@ -628,54 +286,4 @@ void gt__http_reply_free(gt_http_reply *r) {
   free(r->body);
   r->body = NULL;
   r->len = 0;
-}
-
-int gt__http_status_retryable(long status) {
-  return status == 429 || (status >= 500 && status <= 599);
-}
-
-bool gt__http_status_auth(long status) {
-  return status == 401 || status == 403;
-}
-
-const char *gt__http_challenge_note(const gt_http_reply *r, char *buf,
-                                    size_t n) {
-  if (!r->challenge[0]) return "";
-  snprintf(buf, n, " [WWW-Authenticate: %s]", r->challenge);
-  return buf;
-}
-
-const char *gt__http_cut_note(const gt_http *h, const gt_http_reply *r,
-                              char *buf, size_t n) {
-  if (!r->cut) return "";
-  snprintf(buf, n, " (the reply was cut short: %s%s%s)",
-           curl_easy_strerror(r->code), h->errbuf[0] ? ": " : "", h->errbuf);
-  return buf;
-}
-
-int gt__http_transport_fail(const gt_http *h, const gt_http_reply *r,
-                            const char *backend, gt_send_result *res) {
-  switch (r->code) {
-  case CURLE_OPERATION_TIMEDOUT:
-  case CURLE_COULDNT_CONNECT:
-  case CURLE_COULDNT_RESOLVE_HOST:
-  case CURLE_COULDNT_RESOLVE_PROXY:
-  case CURLE_SEND_ERROR:
-  case CURLE_RECV_ERROR:
-  case CURLE_GOT_NOTHING:
-  case CURLE_PARTIAL_FILE:
-  case CURLE_OUT_OF_MEMORY:
-  case CURLE_SSL_CONNECT_ERROR: /* handshake cut short, not a bad cert */
-    res->retryable = true;
-    break;
-  default: /* certificate problems, bad URLs, refused logins: permanent */
-    res->retryable = false;
-    break;
-  }
-  res->retry_after_ms = -1;
-  res->auth_failed = r->code == CURLE_LOGIN_DENIED;
-  /* errbuf was scrubbed of this handle's secrets and URL passwords. */
-  snprintf(res->detail, sizeof res->detail, "%s: %s%s%s", backend,
-           curl_easy_strerror(r->code), h->errbuf[0] ? ": " : "", h->errbuf);
-  return GT_ESEND;
 }

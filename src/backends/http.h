@@ -2,7 +2,9 @@
  * backend instance (driven through a multi handle so that a transfer can be
  * stopped at any moment), verification always on, timeouts from
  * gt.timeout_ms, and the one place where server text is cleaned of the
- * backend's secrets before it can reach a detail, a log or the spool. */
+ * backend's secrets before it can reach a detail, a log or the spool.
+ * http.c: handles and transfers; http_url.c: URLs and their masking;
+ * http_secrets.c: secrets and scrubbing; http_reply.c: what a reply means. */
 #ifndef GT_BACKEND_HTTP_H
 #define GT_BACKEND_HTTP_H
 
@@ -128,5 +130,18 @@ GT_HIDDEN int gt__http_header(struct curl_slist **list, const char *name,
 /* Copies up to n bytes of untrusted text into dst as one printable line. */
 GT_HIDDEN void gt__http_sanitize(char *dst, size_t dstsz, const char *src,
                                  size_t n);
+
+/* ---- between the http*.c files only ------------------------------------- */
+
+/* Copies in into out (cap bytes, truncated) with the userinfo of every URL
+ * masked as gt__http_scrub does. */
+GT_HIDDEN void gt__http_mask_userinfo(const char *in, char *out, size_t cap);
+/* Replaces each registered secret in s[0..len) (which may hold NULs) by
+ * "***"; with tail, also a secret's beginning left at the very end of a
+ * cut-off text. Never grows the text; returns its new length. */
+GT_HIDDEN size_t gt__http_scrub_secrets(const gt_http *h, char *s, size_t len,
+                                        bool tail);
+/* Wipes and frees every registered secret (gt__http_close). */
+GT_HIDDEN void gt__http_forget_secrets(gt_http *h);
 
 #endif

@@ -1,4 +1,6 @@
-/* The spool: undelivered messages kept on disk (spool.c). */
+/* The spool: undelivered messages kept on disk (spool.c: the directory and
+ * its trust; spool_write.c; spool_replay.c: reading, claims and replay;
+ * spool_list.c: counting and listing). */
 #ifndef GT_DELIVERY_SPOOL_H
 #define GT_DELIVERY_SPOOL_H
 
@@ -71,5 +73,84 @@ typedef void (*gt_spool_list_fn)(const gt_spool_entry *e, void *ud);
  * opened or is unsafe. Reads only; takes no lock. */
 GT_HIDDEN int gt__spool_list(const char *dir, gt_spool_list_fn fn, void *ud);
 GT_HIDDEN const char *gt__spool_state_name(enum gt_spool_state s);
+
+/* ---- between the spool's own files (spool*.c); nobody else uses these --- */
+
+/* Names: <ms>.<pid>.<seq>.<backend>.msg; temporaries .tmp.<pid>.<seq>;
+ * old-style claims (by rename, before flock) .msg.claim.<pid>, still
+ * recovered; set-aside files carry a tag after .msg (a corrupt file's
+ * reason is in its sidecar .msg.corrupt.why). */
+#define GT_SPOOL_SUFFIX ".msg"
+#define GT_SPOOL_CLAIM ".claim."
+#define GT_SPOOL_TMP ".tmp."
+#define GT_SPOOL_REJECTED_TAG ".rejected"
+#define GT_SPOOL_CORRUPT_TAG ".corrupt"
+#define GT_SPOOL_WHY_TAG ".why"
+#define GT_SPOOL_UNSAFE_TAG ".unsafe"
+/* Bytes; bigger files are never read whole, nor written. */
+#define GT_SPOOL_MAX (16u << 20)
+
+struct stat;
+
+/* The spool directory, opened without following a symlink and checked
+ * again: it may have changed hands since gt__spool_prepare. Returns a
+ * descriptor or GT_E*; *missing (may be NULL) tells a directory that does
+ * not exist. */
+GT_HIDDEN int gt__spool_open_dir(const char *dir, bool *missing);
+/* True while the name still leads to the open file (not removed, not
+ * replaced). */
+GT_HIDDEN bool gt__spool_same_file(int dfd, const char *name, int fd);
+/* Why an entry is never read, written into buf, or NULL: only our own
+ * regular files are read. */
+GT_HIDDEN const char *gt__spool_not_ours(const struct stat *st, char *buf,
+                                         size_t n);
+/* Opens an entry for reading if it is one of our regular files: never
+ * through a symlink, never blocking. Returns -1 with *why set otherwise
+ * (empty when it is simply gone). */
+GT_HIDDEN int gt__spool_open_entry(int dfd, const char *name, struct stat *st,
+                                   char *why, size_t n);
+
+typedef struct gt_spool_names {
+  char **v;
+  size_t n;
+} gt_spool_names;
+/* Every entry but "." and "..", sorted (oldest message first). */
+GT_HIDDEN gt_spool_names gt__spool_list_names(int dfd);
+GT_HIDDEN void gt__spool_names_free(gt_spool_names *l);
+
+enum gt_spool_kind {
+  GT_SPOOL_K_MSG,
+  GT_SPOOL_K_OLD_CLAIM,
+  GT_SPOOL_K_TMP,
+  GT_SPOOL_K_REJECTED,
+  GT_SPOOL_K_CORRUPT,
+  GT_SPOOL_K_WHY,
+  GT_SPOOL_K_UNSAFE,
+  GT_SPOOL_K_OTHER
+};
+/* What a name of the directory is, by its shape alone. */
+GT_HIDDEN enum gt_spool_kind gt__spool_kind(const char *name);
+
+/* json_string that keeps invalid UTF-8 as \xHH instead of failing. */
+GT_HIDDEN struct json_t *gt__spool_jstr(const char *s);
+/* Writes body (a C string) to the file `name`, atomically, replacing it if
+ * it exists. 0, or -1 with errno. */
+GT_HIDDEN int gt__spool_put(int dfd, const char *name, const char *body);
+
+typedef struct gt_spool_message {
+  const char *backend, *text, *reason; /* reason: NULL when absent */
+  struct json_t *batch;
+  bool objects_known;
+  uint64_t objects;
+} gt_spool_message;
+/* The file's JSON, or NULL with the reason in why; an empty reason means
+ * out of memory (try again later, the file is not at fault). Reads at most
+ * GT_SPOOL_MAX bytes from the checked descriptor. */
+GT_HIDDEN struct json_t *gt__spool_read_json(int fd, const struct stat *st,
+                                             char *why, size_t n);
+/* The fields of a spooled message (pointers into o); false with why when
+ * one is missing. */
+GT_HIDDEN bool gt__spool_parse_message(struct json_t *o, gt_spool_message *m,
+                                       char *why, size_t n);
 
 #endif
