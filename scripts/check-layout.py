@@ -22,6 +22,7 @@ MAX_FILE, MAX_FUNCTION = 500, 80
 
 # From the top down; a file may use its own layer and those below it.
 LAYERS = [
+    ("attach", ["src/attach/"]),
     ("lifecycle", ["src/gt.c", "src/options.c"]),
     ("worker", ["src/worker/"]),
     ("delivery", ["src/delivery/"]),

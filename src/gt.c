@@ -17,6 +17,7 @@
 #include "delivery/spool.h"
 #include "gc/gcctx.h"
 #include "intern.h"
+#include "lifecycle.h"
 #include "options.h"
 #include "stats.h"
 #include "worker/worker.h"
@@ -78,8 +79,15 @@ static void fork_child(void) {
 
 static void clear_stack(void);
 
+static void (*after_exit)(void);
+
 static void at_exit(void) {
   gt_shutdown((int)atomic_load(&exit_timeout_ms));
+  if (after_exit) after_exit();
+}
+
+void gt__at_exit_then(void (*fn)(void)) {
+  after_exit = fn;
 }
 
 /* Opens one sink per backend of gt.backend; on failure closes them. */
@@ -210,7 +218,7 @@ int gt_shutdown(int timeout_ms) {
    * thread unknown to the collector must not start a collection. */
   if (gt__gc_thread_registered()) {
     clear_stack();
-    gt__collect();
+    gt__collect_counting_live();
   }
   gt__worker_stop();
   int rc = stop_sinks(deadline);
@@ -259,7 +267,7 @@ void gt_get_stats(gt_stats *out) {
 #define FILL(field, who, meaning) FILL_##who(field)
   GT_STATS(FILL)
 #undef FILL
-  gt__alloc_counts(&out->allocated, &out->tracked);
+  gt__alloc_stats(out);
   uint64_t s = gt__stats_scale_get();
   out->estimated = out->collected * s;
   out->estimated_bytes = out->bytes * s;

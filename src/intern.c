@@ -337,11 +337,32 @@ static bool read_only(const char *s) {
   const void *p = s;
   return dl_iterate_phdr(find_segment, &p) == 1 && p != NULL;
 }
-/* initial-exec: the library is PIC, and the default TLS model would make
- * every gt_malloc call __tls_get_addr. */
-#define GT_TLS __attribute__((tls_model("initial-exec"))) _Thread_local
-static GT_TLS cache_entry cache[CACHE];
-static GT_TLS cache_entry *last; /* allocation loops hit the same site */
+
+/* Stack sites: a per-thread cache keyed by the stack's hash, confirmed by
+ * comparing the frames (a hash alone could merge two call paths). */
+#define STACK_CACHE 256
+typedef struct {
+  uint64_t hash;
+  const char *name;
+  uint32_t id;
+} stack_entry;
+
+/* This thread's caches (util.h, gt__tls_block); initial-exec: the library
+ * is PIC, and the default TLS model would make every gt_malloc call
+ * __tls_get_addr. */
+typedef struct intern_tls {
+  cache_entry *last; /* allocation loops hit the same site */
+  cache_entry cache[CACHE];
+  stack_entry stack_cache[STACK_CACHE];
+} intern_tls;
+static GT_TLS intern_tls *tls;
+static intern_tls none; /* out of memory: a cache that never hits */
+
+static intern_tls *caches(void) {
+  if (__builtin_expect(tls != NULL, 1)) return tls;
+  intern_tls *t = gt__tls_block((void **)&tls, sizeof *t);
+  return t ? t : &none; /* shared by such threads: never written */
+}
 
 static bool cached_matches(const cache_entry *e, const char *name) {
   if (e->constant) return true;
@@ -353,41 +374,33 @@ static bool cached_matches(const cache_entry *e, const char *name) {
  * identifies it; `name` may be a reused buffer, so its content is checked. */
 uint32_t gt__intern_site(const char *name, const char *file, int line) {
   if (!name) name = "object";
-  cache_entry *l = last;
+  intern_tls *t = caches();
+  cache_entry *l = t->last;
   if (l && l->name == name && l->file == file && l->line == line && l->constant)
     return l->id;
   uintptr_t k = ((uintptr_t)name >> 3) ^ (uintptr_t)line;
-  cache_entry *e = &cache[(k ^ (k >> 6)) & (CACHE - 1)];
+  cache_entry *e = &t->cache[(k ^ (k >> 6)) & (CACHE - 1)];
   if (e->id && e->name == name && e->file == file && e->line == line &&
       cached_matches(e, name)) {
-    last = e;
+    t->last = e;
     return e->id;
   }
   gt__intern_setup();
   pthread_mutex_lock(&lock);
   uint32_t id = intern_locked(name, file, line);
   pthread_mutex_unlock(&lock);
-  if (id < GT_FIRST_RESERVED) {
+  if (id < GT_FIRST_RESERVED && t != &none) {
     *e = (cache_entry){name, file, line, id, read_only(name)};
-    last = e;
+    t->last = e;
   }
   return id;
 }
 
-/* Stack sites: a per-thread cache keyed by the stack's hash, confirmed by
- * comparing the frames (a hash alone could merge two call paths). */
-#define STACK_CACHE 256
-typedef struct {
-  uint64_t hash;
-  const char *name;
-  uint32_t id;
-} stack_entry;
-static GT_TLS stack_entry stack_cache[STACK_CACHE];
-
 uint32_t gt__intern_stack(const char *name, const uintptr_t *pcs, int n) {
   if (n > GT_MAX_STACK) n = GT_MAX_STACK;
   uint64_t h = hash_pcs((uint64_t)(uintptr_t)name, pcs, n);
-  stack_entry *e = &stack_cache[(h ^ (h >> 17)) & (STACK_CACHE - 1)];
+  intern_tls *t = caches();
+  stack_entry *e = &t->stack_cache[(h ^ (h >> 17)) & (STACK_CACHE - 1)];
   if (e->id && e->hash == h && e->name == name) {
     gt_site *s = gt__site(e->id);
     if (s->npcs == n && memcmp(s->pcs, pcs, (size_t)n * sizeof *pcs) == 0)
@@ -397,7 +410,7 @@ uint32_t gt__intern_stack(const char *name, const uintptr_t *pcs, int n) {
   pthread_mutex_lock(&lock);
   uint32_t id = intern_stack_locked(name, pcs, n);
   pthread_mutex_unlock(&lock);
-  if (id < GT_FIRST_RESERVED && (!name || read_only(name)))
+  if (id < GT_FIRST_RESERVED && t != &none && (!name || read_only(name)))
     *e = (stack_entry){h, name, id};
   return id;
 }

@@ -22,6 +22,8 @@ typedef struct gt_site {
   _Atomic uint64_t overflow_bytes, overflow_freed;
   /* totals, written only by the worker, read by gt_get_name_stats */
   _Atomic uint64_t collected, freed, bytes;
+  /* still reachable at the last count (gt_shutdown), written by its walk */
+  _Atomic uint64_t live, live_bytes;
 } gt_site;
 
 #define GT_SITE_BITS 20

@@ -67,6 +67,7 @@ typedef struct entry {
 } entry;
 
 struct gt_options {
+  entry dflt[MAX_KEYS]; /* defaults of the caller's own (gt run) */
   entry file[MAX_KEYS];
   entry set[MAX_KEYS];
 };
@@ -99,6 +100,7 @@ gt_options *gt_options_new(void) {
 void gt_options_free(gt_options *o) {
   if (!o) return;
   for (size_t i = 0; i < MAX_KEYS; i++) {
+    clear(&o->dflt[i]);
     clear(&o->file[i]);
     clear(&o->set[i]);
   }
@@ -114,6 +116,13 @@ int gt_options_set(gt_options *o, const char *key, const char *value) {
     return 0;
   }
   return put(&o->set[i], value, "gt_options_set");
+}
+
+int gt__options_set_default(gt_options *o, const char *key, const char *value,
+                            const char *origin) {
+  int i = key_index(key);
+  if (i < 0) return gt__fail(GT_EINVAL, "%s: unknown configuration key", key);
+  return put(&o->dflt[i], value, origin);
 }
 
 typedef struct ini_ctx {
@@ -170,8 +179,9 @@ static const char *pick(size_t i, const gt_options *opts,
   const gt_key_def *k = reg[i];
   const char *v = k->dflt;
   snprintf(origin, n, "the default");
-  const entry *layers[2] = {&env_file->file[i], opts ? &opts->file[i] : NULL};
-  for (int l = 0; l < 2; l++)
+  const entry *layers[3] = {opts ? &opts->dflt[i] : NULL, &env_file->file[i],
+                            opts ? &opts->file[i] : NULL};
+  for (int l = 0; l < 3; l++)
     if (layers[l] && layers[l]->value)
       v = layers[l]->value, snprintf(origin, n, "%s", layers[l]->origin);
   char name[80];

@@ -8,5 +8,9 @@
 /* Defaults, $GT_CONFIG, opts (may be NULL) and GT_* variables, checked;
  * fails naming the key and where its value came from. */
 GT_HIDDEN int gt__options_build(const gt_options *opts, gt_config *out);
+/* A default of the caller's (gt run's), below every other source; origin
+ * names it in errors ("gt run's default"). */
+GT_HIDDEN int gt__options_set_default(gt_options *o, const char *key,
+                                      const char *value, const char *origin);
 
 #endif

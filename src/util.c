@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -84,4 +85,37 @@ int gt__thread_start(pthread_t *t, void *(*fn)(void *), void *arg) {
   int rc = pthread_create(t, NULL, fn, arg);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   return rc;
+}
+
+/* ---- per-thread blocks ------------------------------------------------- */
+
+typedef struct tls_block {
+  struct tls_block *next; /* this thread's other blocks */
+  void **slot;
+  max_align_t data[];
+} tls_block;
+
+static pthread_key_t blocks_key;
+static pthread_once_t blocks_once = PTHREAD_ONCE_INIT;
+
+static void free_blocks(void *head) {
+  for (tls_block *b = head, *next; b; b = next) {
+    next = b->next;
+    *b->slot = NULL; /* the ending thread's own TLS: this thread's */
+    free(b);
+  }
+}
+
+static void make_blocks_key(void) {
+  pthread_key_create(&blocks_key, free_blocks);
+}
+
+void *gt__tls_block(void **slot, size_t size) {
+  pthread_once(&blocks_once, make_blocks_key);
+  tls_block *b = calloc(1, sizeof *b + size);
+  if (!b) return NULL;
+  b->slot = slot;
+  b->next = pthread_getspecific(blocks_key);
+  pthread_setspecific(blocks_key, b);
+  return *slot = b->data;
 }

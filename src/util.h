@@ -31,6 +31,15 @@ GT_HIDDEN void gt__cond_wait_ms(pthread_cond_t *c, pthread_mutex_t *m,
 /* A gt thread: all signals blocked, unknown to the collector. */
 GT_HIDDEN int gt__thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
 
+/* Per-thread state bigger than a pointer lives in a block of `size`
+ * zeroed bytes made on the thread's first use and freed when it ends, and
+ * only the pointer to it (*slot) in initial-exec TLS: `gt run` loads libgt
+ * with dlopen, where a library may hold only a few hundred bytes of
+ * initial-exec TLS. The thread's *slot is cleared when the block is freed,
+ * so a later use makes a new one. NULL if out of memory. */
+#define GT_TLS __attribute__((tls_model("initial-exec"))) _Thread_local
+GT_HIDDEN void *gt__tls_block(void **slot, size_t size);
+
 /* fork() handlers of the modules with locks, in this order. */
 enum gt_fork_phase { GT_FORK_PREPARE, GT_FORK_PARENT, GT_FORK_CHILD };
 

@@ -132,6 +132,8 @@ GT_EXTERN int gt_flush(int timeout_ms);
 #define GT_STATS(X)                                                            \
   X(allocated, ALLOC, "gt_malloc family calls (and gt_watch)")                 \
   X(tracked, ALLOC, "of those, tracked (see gt.alloc_sample_every)")           \
+  X(live, ALLOC, "tracked objects still reachable at gt_shutdown's collection") \
+  X(bypassed, ALLOC, "gt run: bdwgc allocations counted but not tracked")      \
   X(collected, PIPELINE, "tracked objects reported as collected")              \
   X(freed, PIPELINE, "gt_free calls (and GC_FREE on gt objects)")              \
   X(estimated, DERIVED, "collected scaled by gt.alloc_sample_every")           \

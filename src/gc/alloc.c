@@ -40,7 +40,7 @@ static _Atomic bool track_age;
 /* Allocation counters are per thread so gt_malloc does no locked add;
  * gt_get_stats sums them. Records of exited threads stay in the list. */
 typedef struct tcount {
-  _Atomic uint64_t allocated, tracked;
+  _Atomic uint64_t allocated, tracked, bypassed;
   uint64_t until_tracked; /* countdown for gt.alloc_sample_every */
   struct tcount *next;
 } tcount;
@@ -84,6 +84,7 @@ void gt__alloc_fork(enum gt_fork_phase phase) {
     for (tcount *p = tlist; p; p = p->next) {
       atomic_store(&p->allocated, 0);
       atomic_store(&p->tracked, 0);
+      atomic_store(&p->bypassed, 0);
     }
   pthread_mutex_unlock(&tlist_lock);
 }
@@ -94,18 +95,31 @@ void gt__alloc_count(bool allocated, bool tracked) {
   if (tracked) bump(&t->tracked);
 }
 
-void gt__alloc_counts(uint64_t *allocated, uint64_t *tracked) {
-  uint64_t a = atomic_load(&fallback.allocated),
-           t = atomic_load(&fallback.tracked);
+void gt__alloc_count_bypassed(uint64_t n) {
+  tcount *t = counts();
+  atomic_store_explicit(
+      &t->bypassed,
+      atomic_load_explicit(&t->bypassed, memory_order_relaxed) + n,
+      memory_order_relaxed);
+}
+
+#define SUM(c) atomic_load_explicit(&c, memory_order_relaxed)
+void gt__alloc_stats(gt_stats *out) {
+  uint64_t a = SUM(fallback.allocated), t = SUM(fallback.tracked),
+           b = SUM(fallback.bypassed);
   pthread_mutex_lock(&tlist_lock);
   for (tcount *p = tlist; p; p = p->next) {
-    a += atomic_load_explicit(&p->allocated, memory_order_relaxed);
-    t += atomic_load_explicit(&p->tracked, memory_order_relaxed);
+    a += SUM(p->allocated);
+    t += SUM(p->tracked);
+    b += SUM(p->bypassed);
   }
   pthread_mutex_unlock(&tlist_lock);
-  *allocated = a;
-  *tracked = t;
+  out->allocated = a;
+  out->tracked = t;
+  out->bypassed = b;
+  out->live = gt__live_total();
 }
+#undef SUM
 
 static bool decide_tracked(tcount *t) {
   uint64_t every = atomic_load_explicit(&alloc_every, memory_order_relaxed);
@@ -188,6 +202,10 @@ void *gt__alloc_named(size_t size, const char *name, const char *file, int line,
 
 void *gt__alloc_at_site(size_t size, uint32_t site, bool atomic) {
   return alloc_obj(size, site, atomic, -1, true);
+}
+
+void *gt__alloc_attached(size_t size, bool atomic, const void *ra) {
+  return alloc_obj(size, gt__stack_site(NULL, ra), atomic, -1, true);
 }
 
 void *gt_malloc_at(size_t size, const char *name, const char *file, int line) {

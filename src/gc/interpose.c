@@ -12,6 +12,7 @@
  * its own entry points through the PLT too, so its internal calls see the
  * same answers. */
 #include <dlfcn.h>
+#include <stdatomic.h>
 
 #include <gc.h>
 #include <gc/gc_mark.h>
@@ -19,37 +20,32 @@
 #include "gc/gcctx.h"
 #include "gc/object.h"
 
-/* One list of the overrides: (name, return type, parameters). */
-#define OVERRIDES(X)                                                           \
-  X(size, size_t, (const void *))                                              \
-  X(free, void, (void *))                                                      \
-  X(realloc, void *, (void *, size_t))                                         \
-  X(set_on_collection_event, void, (GC_on_collection_event_proc))              \
-  X(get_on_collection_event, GC_on_collection_event_proc, (void))              \
-  X(set_push_other_roots, void, (GC_push_other_roots_proc))                    \
-  X(get_push_other_roots, GC_push_other_roots_proc, (void))
+/* Set by `gt run`, whose preloaded library exports these names and calls
+ * the functions below (attach.c). */
+static _Atomic bool attached;
 
-#define DECLARE_OURS(name, ret, args) static ret my_##name args;
-OVERRIDES(DECLARE_OURS)
-#undef DECLARE_OURS
+void gt__interpose_attached(void) {
+  atomic_store(&attached, true);
+}
 
 bool gt__interposed(void) {
   bool ok = true;
+  if (atomic_load(&attached)) return true;
 #define CHECK(name, ret, args)                                                 \
-  ok = ok && dlsym(RTLD_DEFAULT, "GC_" #name) == (void *)my_##name;
-  OVERRIDES(CHECK)
+  ok = ok && dlsym(RTLD_DEFAULT, "GC_" #name) == (void *)gt__ov_##name;
+  GT_OVERRIDES(CHECK)
 #undef CHECK
   return ok;
 }
 
-static size_t my_size(const void *p) {
+size_t gt__ov_size(const void *p) {
   size_t slot = gt__gt_slot(p);
   if (!slot) return gt__real_size(p);
   uint64_t h = *gt__header((void *)p, slot);
   return slot - (h & H_GT ? gt__tail_bytes(h) : HDR_BYTES);
 }
 
-static void my_free(void *p) {
+void gt__ov_free(void *p) {
   size_t slot = gt__gt_slot(p);
   if (slot)
     gt__free_object(p, slot);
@@ -57,7 +53,7 @@ static void my_free(void *p) {
     gt__real_free(p);
 }
 
-static void *my_realloc(void *p, size_t n) {
+void *gt__ov_realloc(void *p, size_t n) {
   size_t slot = gt__gt_slot(p);
   if (!slot) return gt__real_realloc(p, n);
   if (n == 0) { /* as bdwgc: frees it */
@@ -67,24 +63,24 @@ static void *my_realloc(void *p, size_t n) {
   return gt__realloc_object(p, slot, n);
 }
 
-static void my_set_on_collection_event(GC_on_collection_event_proc f) {
+void gt__ov_set_on_collection_event(GC_on_collection_event_proc f) {
   gt__hook_set_event(f);
 }
 
-static GC_on_collection_event_proc my_get_on_collection_event(void) {
+GC_on_collection_event_proc gt__ov_get_on_collection_event(void) {
   return gt__hook_get_event();
 }
 
-static void my_set_push_other_roots(GC_push_other_roots_proc f) {
+void gt__ov_set_push_other_roots(GC_push_other_roots_proc f) {
   gt__hook_set_push(f);
 }
 
-static GC_push_other_roots_proc my_get_push_other_roots(void) {
+GC_push_other_roots_proc gt__ov_get_push_other_roots(void) {
   return gt__hook_get_push();
 }
 
 /* The exported names, bound to the functions above. */
 #define EXPORT(name, ret, args)                                                \
-  GT_EXTERN ret GC_##name args __attribute__((alias("my_" #name)));
-OVERRIDES(EXPORT)
+  GT_EXTERN ret GC_##name args __attribute__((alias("gt__ov_" #name)));
+GT_OVERRIDES(EXPORT)
 #undef EXPORT

@@ -96,6 +96,13 @@ GT_HIDDEN uint64_t gt__reported(void); /* objects reported collected, ever */
 GT_HIDDEN void *gt__alloc_named(size_t size, const char *name, const char *file,
                                 int line, bool atomic, const void *ra);
 GT_HIDDEN void *gt__alloc_at_site(size_t size, uint32_t site, bool atomic);
+/* `gt run`: an object sited by the stack above ra (gt.stack_depth frames,
+ * at least ra itself), named by the worker after its function. */
+GT_HIDDEN void *gt__alloc_attached(size_t size, bool atomic, const void *ra);
+GT_HIDDEN void gt__alloc_count_bypassed(uint64_t n);
+GT_HIDDEN uint64_t gt__live_total(void); /* reclaim.c: at the last count */
+/* interpose.c: `gt run` exports the overridden names itself. */
+GT_HIDDEN void gt__interpose_attached(void);
 
 /* The allocation paths' state (alloc.c). */
 GT_HIDDEN bool gt__alloc_ready(void);
@@ -115,12 +122,46 @@ GT_HIDDEN void gt__install_hooks(void);
 GT_HIDDEN void gt__free_object(void *p, size_t slot);
 GT_HIDDEN void *gt__realloc_object(void *p, size_t slot, size_t size);
 
+/* bdwgc's allocation calls `gt run` takes over (attach.c), as (name,
+ * return type, parameter types); real.c finds bdwgc's own. */
+#define GT_REAL_ALLOC_CALLS(X)                                                 \
+  X(malloc, void *, (size_t))                                                  \
+  X(malloc_atomic, void *, (size_t))                                           \
+  X(malloc_ignore_off_page, void *, (size_t))                                  \
+  X(malloc_atomic_ignore_off_page, void *, (size_t))                           \
+  X(malloc_uncollectable, void *, (size_t))                                    \
+  X(malloc_atomic_uncollectable, void *, (size_t))                             \
+  X(memalign, void *, (size_t, size_t))                                        \
+  X(posix_memalign, int, (void **, size_t, size_t))                            \
+  X(malloc_many, void *, (size_t))                                             \
+  X(strdup, char *, (const char *))                                            \
+  X(strndup, char *, (const char *, size_t))                                   \
+  X(generic_malloc_many, void, (size_t, int, void **))
+#define GT__REAL_GETTER(name, ret, args)                                       \
+  GT_HIDDEN ret(*gt__real_##name(void)) args;
+GT_REAL_ALLOC_CALLS(GT__REAL_GETTER)
+#undef GT__REAL_GETTER
+
 /* bdwgc's own entry points that interpose.c overrides (real.c). The
  * hook types are gc.h's; files that use them include it. */
 GT_HIDDEN size_t gt__real_size(const void *p);
 GT_HIDDEN void gt__real_free(void *p);
 GT_HIDDEN void *gt__real_realloc(void *p, size_t n);
 #ifdef GC_MARK_H
+/* The calls libgt overrides (interpose.c: gt__ov_NAME, exported as
+ * GC_NAME), then all that real.c finds. */
+#define GT_OVERRIDES(X)                                                        \
+  X(size, size_t, (const void *))                                              \
+  X(free, void, (void *))                                                      \
+  X(realloc, void *, (void *, size_t))                                         \
+  X(set_on_collection_event, void, (GC_on_collection_event_proc))              \
+  X(get_on_collection_event, GC_on_collection_event_proc, (void))              \
+  X(set_push_other_roots, void, (GC_push_other_roots_proc))                    \
+  X(get_push_other_roots, GC_push_other_roots_proc, (void))
+#define GT_REAL_CALLS(X) GT_OVERRIDES(X) GT_REAL_ALLOC_CALLS(X)
+#define GT__OV_DECLARE(name, ret, args) GT_HIDDEN ret gt__ov_##name args;
+GT_OVERRIDES(GT__OV_DECLARE)
+#undef GT__OV_DECLARE
 GT_HIDDEN void gt__real_set_event(GC_on_collection_event_proc f);
 GT_HIDDEN GC_on_collection_event_proc gt__real_get_event(void);
 GT_HIDDEN void gt__real_set_push(GC_push_other_roots_proc f);

@@ -1,7 +1,9 @@
-/* bdwgc's own entry points that libgt overrides (interpose.c), found with
- * dlsym: the next definition after ours, or, if libgc comes first in the
- * link order, the first one. Everything in gt that means bdwgc's function
- * calls it through here. */
+/* bdwgc's own entry points that libgt overrides (interpose.c, and attach.c
+ * in `gt run`), found in the library that defines GC_init (which nobody
+ * overrides): its own definitions, whatever the lookup order says. With
+ * libgc linked statically there is no such handle: the next definition
+ * after ours, or, if libgc comes first in the link order, the first one.
+ * Everything in gt that means bdwgc's function calls it through here. */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -12,17 +14,8 @@
 
 #include "gc/object.h"
 
-#define REAL_LIST(X)                                                           \
-  X(size, size_t, (const void *))                                              \
-  X(free, void, (void *))                                                      \
-  X(realloc, void *, (void *, size_t))                                         \
-  X(set_on_collection_event, void, (GC_on_collection_event_proc))              \
-  X(get_on_collection_event, GC_on_collection_event_proc, (void))              \
-  X(set_push_other_roots, void, (GC_push_other_roots_proc))                    \
-  X(get_push_other_roots, GC_push_other_roots_proc, (void))
-
 #define DECLARE(name, ret, args) static ret(*real_##name) args;
-REAL_LIST(DECLARE)
+GT_REAL_CALLS(DECLARE)
 #undef DECLARE
 
 static pthread_once_t resolved = PTHREAD_ONCE_INIT;
@@ -35,9 +28,18 @@ static bool ours(void *f) {
          self.dli_fbase == it.dli_fbase;
 }
 
-static void *find(const char *name) {
-  void *f = dlsym(RTLD_NEXT, name);
-  if (!f) f = dlsym(RTLD_DEFAULT, name); /* libgc first in the link order */
+/* The shared libgc the program runs with, or NULL. */
+static void *libgc(void) {
+  Dl_info it;
+  void *init = dlsym(RTLD_DEFAULT, "GC_init");
+  if (!init || !dladdr(init, &it) || !it.dli_fname) return NULL;
+  return dlopen(it.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
+}
+
+static void *find(void *lib, const char *name) {
+  void *f = lib ? dlsym(lib, name) : NULL;
+  if (!f) f = dlsym(RTLD_NEXT, name);
+  if (!f || ours(f)) f = dlsym(RTLD_DEFAULT, name); /* libgc first */
   if (!f || ours(f)) {
     fprintf(stderr, "gt: cannot find bdwgc's %s\n", name);
     abort();
@@ -46,9 +48,12 @@ static void *find(const char *name) {
 }
 
 static void resolve(void) {
-#define RESOLVE(name, ret, args) real_##name = (ret(*) args)find("GC_" #name);
-  REAL_LIST(RESOLVE)
+  void *lib = libgc();
+#define RESOLVE(name, ret, args)                                               \
+  real_##name = (ret(*) args)find(lib, "GC_" #name);
+  GT_REAL_CALLS(RESOLVE)
 #undef RESOLVE
+  /* The handle only pins a library the program has loaded anyway. */
 }
 
 #define REAL(name) (pthread_once(&resolved, resolve), real_##name)
@@ -80,3 +85,11 @@ void gt__real_set_push(GC_push_other_roots_proc f) {
 GC_push_other_roots_proc gt__real_get_push(void) {
   return REAL(get_push_other_roots)();
 }
+
+/* The allocation calls `gt run` takes over, for what it passes on. */
+#define GETTER(name, ret, args)                                                \
+  ret(*gt__real_##name(void)) args {                                           \
+    return REAL(name);                                                         \
+  }
+GT_REAL_ALLOC_CALLS(GETTER)
+#undef GETTER

@@ -15,6 +15,8 @@
 #include "gc/object.h"
 
 static _Atomic uint64_t walk_req, walk_done;
+static _Atomic bool count_live; /* the next walk counts the live ones too */
+static _Atomic uint64_t live_total;
 void gt__reclaim_setup(void) {
   gt__intern_setup();
 }
@@ -98,10 +100,30 @@ void gt__on_finalize(void *obj, void *cd) {
  * calls the disclaim procedure for each of their objects. */
 typedef struct walk_ctx {
   uintptr_t last_block;
+  bool live; /* count the reachable tracked objects too */
 } walk_ctx;
+
+/* A reachable tracked object: live, counted under its site. Only the walk
+ * writes these counters, one collection at a time. */
+static void count_if_live(void *obj, size_t bytes) {
+  uint64_t h = *gt__header(obj, bytes);
+  if (!(h & H_LIVE)) return;
+  bool ok = sane(h, bytes);
+  gt_site *s = gt__site(ok ? gt__site_of(h) : GT_CORRUPT_SITE);
+  uint64_t size = ok ? h & H_SIZE_MASK : bytes - HDR_BYTES;
+  atomic_store_explicit(
+      &s->live, atomic_load_explicit(&s->live, memory_order_relaxed) + 1,
+      memory_order_relaxed);
+  atomic_store_explicit(
+      &s->live_bytes,
+      atomic_load_explicit(&s->live_bytes, memory_order_relaxed) + size,
+      memory_order_relaxed);
+}
 
 static void GC_CALLBACK visit(void *obj, size_t bytes, void *cd) {
   walk_ctx *w = cd;
+  if (w->live && gt__is_gt_kind(GC_get_kind_and_size(obj, NULL)))
+    count_if_live(obj, bytes);
   uintptr_t blk = (uintptr_t)obj & ~(uintptr_t)(GT_HBLK - 1);
   if (blk == w->last_block) return;
   w->last_block = blk;
@@ -118,7 +140,7 @@ void gt__on_collection_event(int e) {
   if (e != GC_EVENT_RECLAIM_END) return;
   uint64_t want = atomic_load(&walk_req);
   if (want == atomic_load(&walk_done)) return;
-  walk_ctx w = {0};
+  walk_ctx w = {.live = atomic_exchange(&count_live, false)};
   GC_enumerate_reachable_objects_inner(visit, &w);
   gt__flush_pending();
   atomic_store(&walk_done, want);
@@ -127,6 +149,41 @@ void gt__on_collection_event(int e) {
 /* One gt_collect at a time: each returns what its own run reported, and
  * concurrent callers do not count each other's objects. */
 static pthread_mutex_t collect_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void live_reset(void) {
+  uint32_t n = gt__site_count();
+  for (uint32_t id = 1; id <= GT_OTHER_SITE; id++) {
+    if (id > n && id < GT_FIRST_RESERVED) id = GT_FIRST_RESERVED;
+    atomic_store(&gt__site(id)->live, 0);
+    atomic_store(&gt__site(id)->live_bytes, 0);
+  }
+}
+
+static uint64_t live_sum(void) {
+  uint64_t sum = 0, n = gt__site_count();
+  for (uint32_t id = 1; id <= GT_OTHER_SITE; id++) {
+    if (id > n && id < GT_FIRST_RESERVED) id = GT_FIRST_RESERVED;
+    sum += atomic_load(&gt__site(id)->live);
+  }
+  return sum;
+}
+
+uint64_t gt__live_total(void) {
+  return atomic_load(&live_total);
+}
+
+size_t gt__collect_counting_live(void) {
+  if (!gt__alloc_ready() || !gt__alloc_kinds_used()) return gt__collect();
+  pthread_mutex_lock(&collect_mu); /* no other walk while we reset */
+  live_reset();
+  atomic_store(&count_live, true);
+  pthread_mutex_unlock(&collect_mu);
+  size_t n = gt__collect();
+  /* A walk started by another thread's collection may have taken the
+   * request first: counted all the same, before ours returned. */
+  atomic_store(&live_total, live_sum());
+  return n;
+}
 
 size_t gt__collect(void) {
   if (!gt__alloc_ready()) return 0;

@@ -27,7 +27,7 @@ typedef struct stack_tls {
   uint64_t until; /* allocations until the next captured stack */
   caller by_caller[BY_CALLER];
 } stack_tls;
-static __attribute__((tls_model("initial-exec"))) _Thread_local stack_tls st;
+static GT_TLS stack_tls *st; /* util.h: gt__tls_block */
 
 void gt__stack_config(int frames, uint64_t every) {
   atomic_store(&sample_every, every ? every : 1);
@@ -62,13 +62,15 @@ uint32_t gt__stack_site(const char *name, const void *ra) {
   int d = gt__stack_depth();
   uintptr_t one = (uintptr_t)ra;
   if (d <= 1) return gt__intern_stack(name, &one, 1);
-  caller *c = &st.by_caller[((uintptr_t)ra >> 2 ^ (uintptr_t)ra >> 11) &
+  stack_tls *t = st ? st : gt__tls_block((void **)&st, sizeof *t);
+  uintptr_t pcs[GT_MAX_STACK];
+  if (!t) return gt__intern_stack(name, pcs, capture(ra, pcs, d));
+  caller *c = &t->by_caller[((uintptr_t)ra >> 2 ^ (uintptr_t)ra >> 11) &
                             (BY_CALLER - 1)];
   bool hit = c->site && c->ra == ra && c->name == name;
   uint64_t every = atomic_load_explicit(&sample_every, memory_order_relaxed);
-  if (hit && every > 1 && st.until-- != 0) return c->site;
-  st.until = every - 1;
-  uintptr_t pcs[GT_MAX_STACK];
+  if (hit && every > 1 && t->until-- != 0) return c->site;
+  t->until = every - 1;
   int n = capture(ra, pcs, d);
   *c = (caller){ra, name, gt__intern_stack(name, pcs, n)};
   return c->site;

@@ -4,14 +4,17 @@
  *   - the symbol (symtab, else dynsym — what dladdr would), demangled when
  *     the program has a C++ runtime loaded;
  *   - else the function's start from the call frame information
- *     (.eh_frame survives stripping): "module!fn@0x9bf80", an address
- *     stable for one build of the module (its build id);
+ *     (.eh_frame survives stripping; libunwind finds its entry):
+ * "module!fn@0x9bf80", an address stable for one build of the module (its build
+ * id);
  *   - file:line when debug information is installed.
  * Results are cached per address. One lock: the worker and gt_shutdown's
  * profile writer may both ask. */
 #include <dlfcn.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,17 +69,18 @@ static const char *base_name(const char *path) {
   return b ? b + 1 : path ? path : "?";
 }
 
-/* The start of the function holding pc, from the module's CFI. */
-static bool cfi_start(Dwfl_Module *m, uintptr_t pc, uintptr_t *start) {
-  Dwarf_Addr bias;
-  Dwarf_CFI *cfi = dwfl_module_eh_cfi(m, &bias);
-  Dwarf_Frame *frame = NULL;
-  if (!cfi || dwarf_cfi_addrframe(cfi, pc - bias, &frame) != 0) return false;
-  Dwarf_Addr lo, hi;
-  bool ok = dwarf_frame_info(frame, &lo, &hi, NULL) >= 0;
-  free(frame);
-  if (ok) *start = (uintptr_t)(lo + bias);
-  return ok;
+/* The start of the function holding pc: the start of its FDE in the
+ * module's .eh_frame (which survives stripping), found by libunwind
+ * through .eh_frame_hdr. (libdw's CFI frames start at each rule change,
+ * not at the function.) */
+static bool cfi_start(uintptr_t pc, uintptr_t *start) {
+  unw_proc_info_t pi;
+  if (unw_get_proc_info_by_ip(unw_local_addr_space, (unw_word_t)pc, &pi,
+                              NULL) != 0 ||
+      !pi.start_ip)
+    return false;
+  *start = (uintptr_t)pi.start_ip;
+  return true;
 }
 
 static void build_id(Dwfl_Module *m, gt_frame *f) {
@@ -107,7 +111,7 @@ static void fill(Dwfl_Module *m, uintptr_t pc, gt_frame *f) {
     char *d = demangle(name);
     f->function = d ? d : strdup(name);
     f->start = pc - off;
-  } else if (cfi_start(m, pc, &f->start)) {
+  } else if (cfi_start(pc, &f->start)) {
     char buf[64];
     snprintf(buf, sizeof buf, "fn@0x%lx",
              (unsigned long)(f->start - f->module_start));

@@ -1,0 +1,12 @@
+/* The summary `gt run` prints after the program exits (summary.c). */
+#ifndef GT_ATTACH_SUMMARY_H
+#define GT_ATTACH_SUMMARY_H
+
+#include "util.h"
+
+/* Writes it to $GT_RUN_SUMMARY/<pid>.txt (stderr if unset): what the
+ * program allocated, what was reclaimed, freed and still live, and the top
+ * sites. At exit, after gt_shutdown. */
+GT_HIDDEN void gt__attach_summary(void);
+
+#endif
