@@ -13,6 +13,7 @@
 #include "delivery/backend.h"
 #include "delivery/spool.h"
 #include "options.h"
+#include "run.h"
 #include "text.h"
 
 enum { EXIT_OK = 0, EXIT_DELIVERY = 1, EXIT_USAGE = 2 };
@@ -220,6 +221,8 @@ static int spool_cmd(const char *sub, const gt_options *opts,
 }
 
 int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "run") == 0) /* its own options follow */
+    return gt_run(argc - 2, argv + 2);
   gt_options *opts = gt_options_new();
   if (!opts) {
     fprintf(stderr, "gt: out of memory\n");

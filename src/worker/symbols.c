@@ -109,7 +109,7 @@ static void fill(Dwfl_Module *m, uintptr_t pc, gt_frame *f) {
   const char *name = dwfl_module_addrinfo(m, pc, &off, &sym, NULL, NULL, NULL);
   if (name) {
     char *d = demangle(name);
-    f->function = d ? d : strdup(name);
+    f->function = d ? d : strndup(name, strcspn(name, "@")); /* no @@VERSION */
     f->start = pc - off;
   } else if (cfi_start(pc, &f->start)) {
     char buf[64];
