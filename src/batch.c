@@ -16,17 +16,73 @@ void gt__batch_init(gt_batch *b) {
 
 void gt__batch_reset(gt_batch *b) {
   gt_group *g = b->groups;
-  size_t cap = b->cap_groups;
+  size_t cap = b->cap_groups, icap = b->index_cap;
+  uint32_t *index = b->index;
   uint64_t scale = b->scale;
   memset(b, 0, sizeof *b);
   b->groups = g;
   b->cap_groups = cap;
+  b->index = index;
+  b->index_cap = icap;
   b->scale = scale;
 }
 
 void gt__batch_free(gt_batch *b) {
   free(b->groups);
+  free(b->index);
   memset(b, 0, sizeof *b);
+}
+
+/* ---- finding a group ------------------------------------------------------
+ * Events come in runs of one site: the last group answers most. A few
+ * groups are scanned; past that (group_by = site with stack sites gives
+ * thousands) a hash index answers. */
+#define SCAN_GROUPS 8
+
+static size_t slot_of(const gt_batch *b, uint32_t site, uint32_t name_id) {
+  uint64_t h = ((uint64_t)site << 32 | name_id) * 0x9e3779b97f4a7c15ull;
+  size_t mask = b->index_cap - 1, i = (size_t)(h >> 32) & mask;
+  for (uint32_t at; (at = b->index[i]) != 0; i = (i + 1) & mask) {
+    const gt_group *g = &b->groups[at - 1];
+    if (g->site == site && g->name_id == name_id) break;
+  }
+  return i;
+}
+
+/* Indexes every group, in a table at most half full. */
+static bool reindex(gt_batch *b, size_t groups) {
+  size_t cap = b->index_cap ? b->index_cap : 64;
+  while (cap < 2 * groups)
+    cap *= 2;
+  if (cap != b->index_cap) {
+    uint32_t *ix = realloc(b->index, cap * sizeof *ix);
+    if (!ix) return false;
+    b->index = ix;
+    b->index_cap = cap;
+  }
+  memset(b->index, 0, b->index_cap * sizeof *b->index);
+  for (size_t i = 0; i < b->ngroups; i++) {
+    const gt_group *g = &b->groups[i];
+    b->index[slot_of(b, g->site, g->name_id)] = (uint32_t)i + 1;
+  }
+  b->indexed = b->ngroups;
+  return true;
+}
+
+static gt_group *find_group(gt_batch *b, uint32_t site, uint32_t name_id,
+                            size_t *slot) {
+  if (b->ngroups <= SCAN_GROUPS) {
+    for (size_t i = 0; i < b->ngroups; i++)
+      if (b->groups[i].site == site && b->groups[i].name_id == name_id)
+        return &b->groups[b->last_group = i];
+    return NULL;
+  }
+  if ((b->indexed != b->ngroups || 2 * (b->ngroups + 1) > b->index_cap) &&
+      !reindex(b, b->ngroups + 1))
+    return NULL;
+  *slot = slot_of(b, site, name_id);
+  uint32_t at = b->index[*slot];
+  return at ? &b->groups[b->last_group = at - 1] : NULL;
 }
 
 bool gt__batch_empty(const gt_batch *b) {
@@ -34,15 +90,15 @@ bool gt__batch_empty(const gt_batch *b) {
 }
 
 static gt_group *group_for(gt_batch *b, uint32_t site, uint32_t name_id) {
-  /* Events come in runs of one site, and a batch holds few groups (names
-   * or sites in a message): the last group, then a linear scan. */
   if (b->last_group < b->ngroups) {
     gt_group *last = &b->groups[b->last_group];
     if (last->site == site && last->name_id == name_id) return last;
   }
-  for (size_t i = 0; i < b->ngroups; i++)
-    if (b->groups[i].site == site && b->groups[i].name_id == name_id)
-      return &b->groups[b->last_group = i];
+  size_t slot = SIZE_MAX;
+  gt_group *found = find_group(b, site, name_id, &slot);
+  if (found) return found;
+  if (b->ngroups > SCAN_GROUPS && slot == SIZE_MAX)
+    return NULL; /* out of memory for the index */
   if (b->ngroups == b->cap_groups) {
     size_t cap = b->cap_groups ? b->cap_groups * 2 : 16;
     gt_group *g = realloc(b->groups, cap * sizeof *g);
@@ -53,6 +109,10 @@ static gt_group *group_for(gt_batch *b, uint32_t site, uint32_t name_id) {
   b->last_group = b->ngroups;
   gt_group *g = &b->groups[b->ngroups++];
   *g = (gt_group){.site = site, .name_id = name_id, .only_site = UINT32_MAX};
+  if (slot != SIZE_MAX) { /* indexed: the table had room for one more */
+    b->index[slot] = (uint32_t)b->ngroups;
+    b->indexed = b->ngroups;
+  }
   return g;
 }
 
@@ -188,6 +248,7 @@ static int by_count(const void *a, const void *b) {
 
 void gt__batch_sort(gt_batch *b) {
   if (b->ngroups > 1) qsort(b->groups, b->ngroups, sizeof *b->groups, by_count);
+  b->indexed = 0; /* the groups moved */
 }
 
 static json_t *ages_json(const gt_ages *a) {

@@ -51,6 +51,10 @@ typedef struct gt_batch {
   int64_t first_wall_ms, last_wall_ms;
   gt_group *groups; /* sorted by count, descending */
   size_t ngroups, cap_groups, last_group;
+  /* (site, name) -> group + 1, open addressing; for the first `indexed`
+   * groups (sorting moves them: it sets indexed to 0). */
+  uint32_t *index;
+  size_t index_cap, indexed;
   gt_sample samples[GT_BATCH_MAX_SAMPLES];
   size_t nsamples;
 } gt_batch;

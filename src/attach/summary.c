@@ -50,7 +50,7 @@ static void site_text(uint32_t id, char *buf, size_t n) {
   }
   size_t at = 0;
   for (int i = 0; i < s->npcs && i < FRAMES && at < n; i++) {
-    const gt_frame *f = gt__symbolize(s->pcs[i]);
+    const gt_frame *f = gt__symbolize(s->pcs[i], i == 0);
     const char *fn = gt__frame_name(f, a, sizeof a);
     const char *label = gt__frame_label(f, b, sizeof b);
     int w = i > 0          ? snprintf(buf + at, n - at, " < %s", fn)

@@ -55,9 +55,9 @@ static void start(void) {
   atomic_store(&state, rc == GT_OK ? 1 : -1);
 }
 
-static bool attached(void) {
+static inline bool attached(void) {
   int s = atomic_load_explicit(&state, memory_order_acquire);
-  if (s == 0) {
+  if (__builtin_expect(s == 0, 0)) {
     pthread_once(&start_once, start);
     s = atomic_load(&state);
   }
@@ -66,7 +66,7 @@ static bool attached(void) {
 
 /* A call gt passes to bdwgc: inside gt or libgc, before gt runs, or made
  * by libgc's own code (ra in it; counted, it is the program's object). */
-static bool passed(const void *ra) {
+static inline bool passed(const void *ra) {
   if (depth || !attached()) return true;
   if ((uintptr_t)ra - gc_lo < gc_hi - gc_lo) {
     gt__alloc_count_bypassed(1);

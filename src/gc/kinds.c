@@ -10,19 +10,15 @@
 #include "gc/object.h"
 
 int gt__kind_ptr = -1, gt__kind_atomic = -1;
-static size_t extra_byte;       /* 1 when bdwgc pads requests */
-static _Atomic bool ready;      /* the kinds exist */
-static _Atomic bool kinds_used; /* a gt object was handed out */
+size_t gt__extra;            /* 1 when bdwgc pads requests */
+static _Atomic bool ready;   /* the kinds exist */
+_Atomic bool gt__kinds_used; /* a gt object was handed out */
 
 void gt__kinds_set(int ptr, int atomic, size_t extra) {
   gt__kind_ptr = ptr;
   gt__kind_atomic = atomic;
-  extra_byte = extra;
+  gt__extra = extra;
   atomic_store_explicit(&ready, true, memory_order_release);
-}
-
-size_t gt__extra_byte(void) {
-  return extra_byte;
 }
 
 bool gt__alloc_ready(void) {
@@ -30,12 +26,7 @@ bool gt__alloc_ready(void) {
 }
 
 bool gt__alloc_kinds_used(void) {
-  return atomic_load_explicit(&kinds_used, memory_order_relaxed);
-}
-
-void gt__kinds_note_used(void) {
-  if (!atomic_load_explicit(&kinds_used, memory_order_relaxed))
-    atomic_store_explicit(&kinds_used, true, memory_order_relaxed);
+  return atomic_load_explicit(&gt__kinds_used, memory_order_relaxed);
 }
 
 size_t gt__gt_slot(const void *p) {

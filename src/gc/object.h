@@ -59,8 +59,15 @@ static inline uint32_t gt__site_of(uint64_t h) {
 
 /* kinds.c: set once by setup.c, read everywhere. */
 GT_HIDDEN void gt__kinds_set(int ptr, int atomic, size_t extra_byte);
-GT_HIDDEN size_t gt__extra_byte(void); /* bdwgc's pad: 1 with interior ptrs */
-GT_HIDDEN void gt__kinds_note_used(void);
+GT_HIDDEN extern size_t gt__extra; /* bdwgc's pad: 1 with interior ptrs */
+GT_HIDDEN extern _Atomic bool gt__kinds_used;
+static inline size_t gt__extra_byte(void) {
+  return gt__extra;
+}
+static inline void gt__kinds_note_used(void) {
+  if (!atomic_load_explicit(&gt__kinds_used, memory_order_relaxed))
+    atomic_store_explicit(&gt__kinds_used, true, memory_order_relaxed);
+}
 /* setup.c: the kinds and hooks, once; GT_ESTATE on a bdwgc gt cannot use. */
 GT_HIDDEN int gt__gc_setup(void);
 

@@ -9,6 +9,7 @@
  * were not there, after one line on stderr. */
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@
 #define EXPORT __attribute__((visibility("default")))
 #define CORE "libgt-attach-core.so"
 
-static const gt_attach_table *core;
+static const gt_attach_table *_Atomic core;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 /* bdwgc's own functions, used when the core is not there. */
@@ -62,7 +63,7 @@ static const char *load_core(void) {
     return CORE " is from another version of gt";
   if ((void *)t->gc_init != dlsym(RTLD_NEXT, "GC_init"))
     return "the program's libgc is not the one gt was built with";
-  core = t;
+  atomic_store_explicit(&core, t, memory_order_release);
   return NULL;
 }
 
@@ -72,8 +73,10 @@ static void load(void) {
 }
 
 static const gt_attach_table *table(void) {
+  const gt_attach_table *t = atomic_load_explicit(&core, memory_order_acquire);
+  if (__builtin_expect(t != NULL, 1)) return t;
   pthread_once(&once, load);
-  return core;
+  return atomic_load_explicit(&core, memory_order_acquire);
 }
 
 #define GT__RA_ARGS(...) (__builtin_return_address(0), __VA_ARGS__)

@@ -118,7 +118,15 @@ static void fill(Dwfl_Module *m, uintptr_t pc, gt_frame *f) {
     f->function = strdup(buf);
     f->anonymous = true;
   }
-  Dwfl_Line *line = dwfl_module_getsrc(m, pc);
+}
+
+/* file:line, when the module's debug information is installed. Asked
+ * only for the frames shown with it: the first look into a module's
+ * DWARF decompresses it (tens of milliseconds for libc's). */
+static void find_line(gt_frame *f) {
+  f->line_known = true;
+  Dwfl_Module *m = dwfl ? dwfl_addrmodule(dwfl, f->pc) : NULL;
+  Dwfl_Line *line = m ? dwfl_module_getsrc(m, f->pc) : NULL;
   int lineno = 0;
   const char *file =
       line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
@@ -140,7 +148,7 @@ static bool resolve(uintptr_t pc, gt_frame *f) {
   return true;
 }
 
-const gt_frame *gt__symbolize(uintptr_t pc) {
+const gt_frame *gt__symbolize(uintptr_t pc, bool with_line) {
   /* A return address points after its call: look up the call itself. */
   uintptr_t at = pc ? pc - 1 : pc;
   size_t i = (at >> 4 ^ at >> 16) & ((1u << CACHE_BITS) - 1);
@@ -154,6 +162,7 @@ const gt_frame *gt__symbolize(uintptr_t pc) {
     e->next = cache[i];
     cache[i] = e;
   }
+  if (e && with_line && !e->frame.line_known) find_line(&e->frame);
   pthread_mutex_unlock(&lock);
   return e ? &e->frame : NULL;
 }

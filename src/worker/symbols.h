@@ -16,10 +16,13 @@ typedef struct gt_frame {
   uintptr_t start;      /* of the function, when known */
   const char *file;     /* from debug information, when installed */
   int line;
+  bool line_known; /* looked for (gt__symbolize with_line) */
 } gt_frame;
 
-/* The frame of a return address; NULL only when out of memory. */
-GT_HIDDEN const gt_frame *gt__symbolize(uintptr_t return_address);
+/* The frame of a return address, with file:line if asked for (and
+ * installed); NULL only when out of memory. */
+GT_HIDDEN const gt_frame *gt__symbolize(uintptr_t return_address,
+                                        bool with_line);
 /* "file.c:42", "w3m!fn@0x9bf80+0xb", "w3m!Strnew+0x1c", "libx.so+0x1234" */
 GT_HIDDEN const char *gt__frame_label(const gt_frame *f, char *buf, size_t n);
 /* The function: "Strnew", "w3m!fn@0x9bf80". */

@@ -117,7 +117,7 @@ static uint64_t room(void) {
  * seen, before anything is counted under it. */
 static void resolve(uint32_t id) {
   gt_site *s = gt__site(id);
-  const gt_frame *f = gt__symbolize(s->pcs[0]);
+  const gt_frame *f = gt__symbolize(s->pcs[0], true);
   char name[256], label[512];
   gt__frame_name(f, name, sizeof name);
   if (f && f->file)
