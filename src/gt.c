@@ -121,6 +121,7 @@ static int prepare_spool(const gt_config *cfg, bool *ok) {
 
 static int start(const gt_options *opts) {
   int rc;
+  gt__options_warn_env(); /* first: a typo may explain what fails next */
   if ((rc = gt__gc_prepare())) return rc;
   if (!gt__interposed())
     return gt__fail(GT_ESTATE,

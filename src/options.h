@@ -9,4 +9,10 @@
  * fails naming the key and where its value came from. */
 GT_HIDDEN int gt__options_build(const gt_options *opts, gt_config *out);
 
+/* One warning for each GT_* environment variable that names no key (a
+ * typo), with the closest key's name; GT_CONFIG, GT_TEST_* and GT_BENCH_*
+ * are not keys and stay quiet. Each name is warned about once a process.
+ * gt_init and the gt tool call it. */
+GT_HIDDEN void gt__options_warn_env(void);
+
 #endif

@@ -35,6 +35,7 @@ static const char usage[] =
     "  -c FILE           read an INI file (after $GT_CONFIG)\n"
     "  -o KEY=VALUE      set a key, e.g. -o gt.backend=sms (wins over all)\n"
     "  -h, --help        show this help\n"
+    "  --version         print gt's version\n"
     "\n"
     "Configuration comes from the same places as gt_init(): defaults <\n"
     "$GT_CONFIG < -c FILE < GT_<SECTION>_<KEY> environment < -o.\n"
@@ -219,41 +220,63 @@ static int spool_cmd(const char *sub, const gt_options *opts,
   return after ? EXIT_DELIVERY : EXIT_OK;
 }
 
+/* -o KEY=VALUE */
+static int set_option(gt_options *opts, char *kv) {
+  char *eq = strchr(kv, '=');
+  if (!eq) {
+    fprintf(stderr, "gt: -o wants KEY=VALUE, e.g. -o gt.backend=log\n");
+    return -1;
+  }
+  *eq = '\0';
+  int rc = gt_options_set(opts, kv, eq + 1);
+  *eq = '=';
+  if (rc < 0) fprintf(stderr, "gt: -o: %s\n", gt_last_error());
+  return rc;
+}
+
+/* The options before the command; returns the index of the command, or
+ * -1 with an error printed, or argc + 1 for --help / --version done. */
+static int parse_options(int argc, char **argv, gt_options *opts) {
+  int i = 1;
+  for (; i < argc && argv[i][0] == '-'; i++) {
+    const char *a = argv[i];
+    bool c = strcmp(a, "-c") == 0, o = strcmp(a, "-o") == 0;
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      fputs(usage, stdout);
+      return argc + 1;
+    } else if (strcmp(a, "--version") == 0) {
+      puts("gt " GT_VERSION_STRING);
+      return argc + 1;
+    } else if ((c || o) && i + 1 >= argc) {
+      fprintf(stderr, "gt: %s needs %s (gt --help)\n", a,
+              c ? "a FILE" : "KEY=VALUE");
+      return -1;
+    } else if (c) {
+      if (gt_options_load_file(opts, argv[++i]) < 0) {
+        fprintf(stderr, "gt: -c: %s\n", gt_last_error());
+        return -1;
+      }
+    } else if (o) {
+      if (set_option(opts, argv[++i]) < 0) return -1;
+    } else {
+      fprintf(stderr, "gt: unknown option %s\n\n%s", a, usage);
+      return -1;
+    }
+  }
+  return i;
+}
+
 int main(int argc, char **argv) {
   gt_options *opts = gt_options_new();
   if (!opts) {
     fprintf(stderr, "gt: out of memory\n");
     return EXIT_USAGE;
   }
-  int i = 1, status = EXIT_USAGE;
-  for (; i < argc && argv[i][0] == '-'; i++) {
-    const char *a = argv[i];
-    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-      fputs(usage, stdout);
-      gt_options_free(opts);
-      return EXIT_OK;
-    } else if (strcmp(a, "-c") == 0 && i + 1 < argc) {
-      if (gt_options_load_file(opts, argv[++i]) < 0) {
-        fprintf(stderr, "gt: %s: %s\n", argv[i], gt_last_error());
-        goto out;
-      }
-    } else if (strcmp(a, "-o") == 0 && i + 1 < argc) {
-      char *kv = argv[++i], *eq = strchr(kv, '=');
-      if (!eq) {
-        fprintf(stderr, "gt: -o wants KEY=VALUE\n");
-        goto out;
-      }
-      *eq = '\0';
-      int rc = gt_options_set(opts, kv, eq + 1);
-      *eq = '=';
-      if (rc < 0) {
-        fprintf(stderr, "gt: -o: %s\n", gt_last_error());
-        goto out;
-      }
-    } else {
-      fprintf(stderr, "gt: unknown option %s\n\n%s", a, usage);
-      goto out;
-    }
+  int status = EXIT_USAGE, i = parse_options(argc, argv, opts);
+  if (i < 0) goto out;
+  if (i > argc) {
+    status = EXIT_OK;
+    goto out;
   }
   if (i >= argc) {
     fputs(usage, stderr);
@@ -273,6 +296,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "gt: too many arguments\n\n%s", usage);
     goto out;
   }
+  gt__options_warn_env(); /* a typo first: it may explain what fails */
   gt_config cfg;
   if (gt__options_build(opts, &cfg) < 0) {
     fprintf(stderr, "gt: configuration: %s\n", gt_last_error());

@@ -4,7 +4,8 @@
 # (readme.c, compared with README first) with -Wall -Wextra -Werror through
 # pkg-config and through CMake's find_package(gt) -> gt::gt, and runs both.
 # Then builds the library with only the log backend (-DGT_BACKENDS=log) and
-# checks that gt_init refuses another backend with GT_EBACKEND (log_only.c).
+# checks that gt_init refuses another backend with GT_EBACKEND (log_only.c)
+# and says that GT_SMS_* variables belong to a backend left out.
 #
 #   bash tests/consumer/run.sh [BUILD_DIR]   (default build/release)
 set -euo pipefail
@@ -58,6 +59,10 @@ export PKG_CONFIG_PATH="$tmp/log-prefix/lib/pkgconfig"
 # shellcheck disable=SC2046
 cc "${cflags[@]}" "$here/log_only.c" -o "$tmp/log-only-prog" \
   $(pkg-config --cflags --libs gt) -Wl,-rpath,"$tmp/log-prefix/lib"
-out=$(run_clean "$tmp/log-only-prog" 2>&1) || fail "log-only: $out"
-[ "$out" = ok ] || fail "log-only: $out"
+# A variable of a backend left out is named as such, not as a typo.
+out=$(run_clean GT_SMS_TO=41793026727 "$tmp/log-only-prog" 2>"$tmp/err") ||
+  fail "log-only: $out $(cat "$tmp/err")"
+[ "$out" = ok ] || fail "log-only: $out $(cat "$tmp/err")"
+grep -q 'GT_SMS_TO is ignored: the sms backend is not built into this libgt' \
+  "$tmp/err" || fail "log-only: stderr: $(cat "$tmp/err")"
 echo "consumer: -DGT_BACKENDS=log: log works, gt.backend=sms is GT_EBACKEND"

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../internal.h"
@@ -231,6 +232,27 @@ Test(config, ini_errors) {
   cr_assert_eq(gt_options_load_file(o, "/nonexistent/gt.ini"), GT_EINVAL);
   cr_assert(strstr(gt_last_error(), "/nonexistent/gt.ini"));
   unlink(path);
+  gt_options_free(o);
+}
+
+/* inih reads a directory as an empty file; a FIFO would block the open. */
+Test(config, only_a_regular_file_is_a_configuration_file, .timeout = 10) {
+  gt_options *o = gt_options_new();
+  cr_assert_eq(gt_options_load_file(o, "/etc"), GT_EINVAL);
+  cr_expect(strstr(gt_last_error(), "/etc: not a regular file (a directory)"),
+            "%s", gt_last_error());
+  char fifo[64];
+  snprintf(fifo, sizeof fifo, "/tmp/gt-test-fifo-%d", (int)getpid());
+  cr_assert_eq(mkfifo(fifo, 0600), 0);
+  cr_expect_eq(gt_options_load_file(o, fifo), GT_EINVAL);
+  cr_expect(strstr(gt_last_error(), "not a regular file"), "%s",
+            gt_last_error());
+  setenv("GT_CONFIG", "/etc", 1);
+  gt_config c;
+  cr_expect_eq(gt__options_build(NULL, &c), GT_EINVAL);
+  cr_expect(strstr(gt_last_error(), "/etc: not a regular file"), "%s",
+            gt_last_error());
+  unlink(fifo);
   gt_options_free(o);
 }
 
