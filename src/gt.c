@@ -109,9 +109,17 @@ static int open_sinks(gt_config *cfg, bool spool_ok) {
   return rc;
 }
 
-/* An insecure spool directory is refused; one that cannot be used is a
- * warning (what cannot be delivered is then counted as lost). */
+/* An insecure spool directory is refused; one that cannot be used, or
+ * none at all, is a warning (what cannot be delivered is then counted as
+ * lost). */
 static int prepare_spool(const gt_config *cfg, bool *ok) {
+  *ok = false;
+  if (!cfg->spool_dir) {
+    gt__warn("no spool: gt.spool_dir is not set, and neither is "
+             "XDG_STATE_HOME or HOME; undelivered messages will be lost "
+             "(set gt.spool_dir to keep them)");
+    return 0;
+  }
   int rc = gt__spool_prepare(cfg->spool_dir);
   *ok = rc == 0;
   if (rc == GT_EINVAL) return rc;

@@ -63,7 +63,9 @@ static void print_value(const char *key, const char *value, const char *dflt,
     v = "***";
   else if (url_key(key))
     v = (masked = gt__http_mask_url(v)) ? masked : "(hidden: out of memory)";
-  printf("%-24s = %s%s\n", key, v, value ? "" : " (default)");
+  /* Values hold the defaults too: tell them by text. */
+  bool dflt_value = !value || (dflt && strcmp(value, dflt) == 0);
+  printf("%-24s = %s%s\n", key, v, dflt_value ? " (default)" : "");
   free(masked);
 }
 
@@ -187,6 +189,11 @@ static void list_one(const gt_spool_entry *e, void *ud) {
  * spool has been offered once, then shuts down (spooling what failed). */
 static int spool_cmd(const char *sub, const gt_options *opts,
                      const gt_config *cfg) {
+  if (!cfg->spool_dir) {
+    fprintf(stderr, "gt: no spool: gt.spool_dir is not set, and neither is "
+                    "XDG_STATE_HOME or HOME\n");
+    return EXIT_USAGE;
+  }
   if (strcmp(sub, "list") == 0) {
     listing l = {0};
     if (gt__spool_list(cfg->spool_dir, list_one, &l) < 0) {
@@ -306,6 +313,10 @@ int main(int argc, char **argv) {
     status = spool_cmd(argv[i], opts, &cfg);
   } else if (check) {
     gt__config_visit(&cfg, print_value, NULL);
+    if (!cfg.spool_dir)
+      printf("%-24s = (none: set it, or XDG_STATE_HOME or HOME; undelivered "
+             "messages would be lost)\n",
+             "gt.spool_dir");
     status = each_backend(&cfg, check_one, NULL);
   } else {
     const char *text =

@@ -292,6 +292,15 @@ Test(gt_tool, a_directory_is_not_a_configuration_file) {
   free(out);
 }
 
+Test(gt_tool, check_tells_defaults_from_settings) {
+  char *out;
+  const char *a[] = {"-o", "gt.batch_max=7", "check", NULL};
+  cr_assert_eq(run(a, NULL, &out), 0, "%s", out);
+  cr_expect(strstr(out, "gt.batch_max             = 7\n"), "%s", out);
+  cr_expect(strstr(out, "gt.sample_every          = 1 (default)\n"), "%s", out);
+  free(out);
+}
+
 Test(gt_tool, version) {
   char *out;
   const char *a[] = {"--version", NULL};
