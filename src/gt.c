@@ -203,7 +203,8 @@ int gt_shutdown(int timeout_ms) {
   pthread_mutex_lock(&life);
   if (state != RUNNING) {
     pthread_mutex_unlock(&life);
-    return gt__fail(GT_ESTATE, "gt_shutdown: gt is not running");
+    return gt__fail(GT_ESTATE, "gt_shutdown: gt is not running (never "
+                               "started, or already shut down)");
   }
   state = STOPPING;
   /* The deadline comes first, so that the final collection's batch is
