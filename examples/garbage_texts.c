@@ -1,5 +1,6 @@
 /* The seed blog post's script, in C: be told when objects are collected.
  *
+ *   bash scripts/demo.sh            (the text log: one line a message)
  *   GT_BACKEND=log GT_LOG_FORMAT=json ./garbage_texts
  */
 #include <stdio.h>

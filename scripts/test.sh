@@ -4,7 +4,9 @@
 # and the torture cases that keep collections in one thread; Criterion
 # cannot start under TSan, and bdwgc's stop-the-world signals cannot work
 # there), valgrind on the integration tests, and a short fuzzing run. Each
-# configuration runs the torture suite too (ctest label "torture").
+# configuration runs the torture suite too (ctest label "torture"). After
+# the release build, README's program is built against the installed
+# library, as a user would (tests/consumer/run.sh).
 # Installs missing Debian packages first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +30,23 @@ run() { # name, cmake options...
 
 # The release build also runs the benchmark smoke test (ctest bench_smoke).
 run release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGT_BUILD_BENCH=ON
+echo "=== consumer: README's program against the installed gt (-Werror)"
+bash tests/consumer/run.sh build/release
+passed=$((passed + 3)) # pkg-config, find_package(gt), the log-only build
+echo "=== demo: README's first command (the text log; --json on request)"
+demo_check() { # file of the demo's output, what must be there
+  grep -q "$2" "$1" || { cat "$1"; echo "demo: no '$2'"; exit 1; }
+}
+bash scripts/demo.sh >build/demo.log 2>&1
+demo_check build/demo.log \
+  '^[0-9T:-]*Z gt: The object with name Thing One is being removed from memory!$'
+! grep -q '^{"batch"' build/demo.log || { echo "demo: JSON by default"; exit 1; }
+tail -n1 build/demo.log >build/demo.last
+demo_check build/demo.last 'GT_BACKEND=sms .*GT_SMS_API_KEY=.*GT_BACKEND=email'
+bash scripts/demo.sh --json >build/demo.log 2>&1
+demo_check build/demo.log '^{"batch":1,"collected":1,'
+echo "demo: text by default, JSON with --json, ends with the SMS and email keys"
+passed=$((passed + 1))
 # bdwgc's memory is not malloc'd, so LeakSanitizer has nothing to say
 # about it; our own allocations are checked.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \

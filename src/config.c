@@ -137,14 +137,20 @@ static int core_enum(const gt_config *c, enum gt_core_key k) {
   return out;
 }
 
-static char *default_spool_dir(void) {
-  char buf[4096];
+/* $XDG_STATE_HOME/gt, else $HOME/.local/state/gt; relative values are
+ * ignored, as the XDG base directory rules say. With neither there is no
+ * default (NULL): not a directory in a shared /tmp, and not the password
+ * database's home, whose lookup may wait on a directory service. */
+static int default_spool_dir(char **out) {
   const char *x = getenv("XDG_STATE_HOME"), *h = getenv("HOME");
-  if (x && *x)
-    snprintf(buf, sizeof buf, "%s/gt", x);
-  else
-    snprintf(buf, sizeof buf, "%s/.local/state/gt", h && *h ? h : "/tmp");
-  return strdup(buf);
+  const char *base = x && x[0] == '/' ? x : h && h[0] == '/' ? h : NULL;
+  *out = NULL;
+  if (!base) return 0;
+  const char *tail = base == x ? "/gt" : "/.local/state/gt";
+  size_t n = strlen(base) + strlen(tail) + 1;
+  if (!(*out = malloc(n))) return gt__fail(GT_ENOMEM, "out of memory");
+  snprintf(*out, n, "%s%s", base, tail);
+  return 0;
 }
 
 static int fill_core(gt_config *c) {
@@ -166,11 +172,11 @@ static int fill_core(gt_config *c) {
   c->collect_wait_ms = core_u64(c, GT_K_COLLECT_WAIT_MS);
   c->stack_depth = core_u64(c, GT_K_STACK_DEPTH);
   c->stack_sample_every = core_u64(c, GT_K_STACK_SAMPLE_EVERY);
-  if (!c->values[GT_K_SPOOL_DIR] &&
-      !(c->values[GT_K_SPOOL_DIR] = default_spool_dir()))
-    return gt__fail(GT_ENOMEM, "out of memory");
-  c->spool_dir = c->values[GT_K_SPOOL_DIR];
-  return 0;
+  int rc = 0;
+  if (!c->values[GT_K_SPOOL_DIR])
+    rc = default_spool_dir(&c->values[GT_K_SPOOL_DIR]);
+  c->spool_dir = c->values[GT_K_SPOOL_DIR]; /* NULL: no spool */
+  return rc;
 }
 
 int gt__config_init(gt_config *c, const gt_key_def *const *keys, size_t nkeys,

@@ -73,7 +73,7 @@ typedef struct gt_config {
   uint64_t daily_cap;
   char *template_batch;  /* gt.template */
   char *template_single; /* gt.template_single */
-  char *spool_dir;
+  char *spool_dir;       /* NULL: none (no key, XDG_STATE_HOME or HOME) */
   uint64_t queue_capacity;
   uint64_t retry_max;
   uint64_t timeout_ms;

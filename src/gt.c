@@ -117,9 +117,17 @@ static int open_sinks(gt_config *cfg, bool spool_ok) {
   return rc;
 }
 
-/* An insecure spool directory is refused; one that cannot be used is a
- * warning (what cannot be delivered is then counted as lost). */
+/* An insecure spool directory is refused; one that cannot be used, or
+ * none at all, is a warning (what cannot be delivered is then counted as
+ * lost). */
 static int prepare_spool(const gt_config *cfg, bool *ok) {
+  *ok = false;
+  if (!cfg->spool_dir) {
+    gt__warn("no spool: gt.spool_dir is not set, and neither is "
+             "XDG_STATE_HOME or HOME; undelivered messages will be lost "
+             "(set gt.spool_dir to keep them)");
+    return 0;
+  }
   int rc = gt__spool_prepare(cfg->spool_dir);
   *ok = rc == 0;
   if (rc == GT_EINVAL) return rc;
@@ -129,6 +137,7 @@ static int prepare_spool(const gt_config *cfg, bool *ok) {
 
 static int start(const gt_options *opts) {
   int rc;
+  gt__options_warn_env(); /* first: a typo may explain what fails next */
   if ((rc = gt__gc_prepare())) return rc;
   if (!gt__interposed())
     return gt__fail(GT_ESTATE,
@@ -202,7 +211,8 @@ int gt_shutdown(int timeout_ms) {
   pthread_mutex_lock(&life);
   if (state != RUNNING) {
     pthread_mutex_unlock(&life);
-    return gt__fail(GT_ESTATE, "gt_shutdown: gt is not running");
+    return gt__fail(GT_ESTATE, "gt_shutdown: gt is not running (never "
+                               "started, or already shut down)");
   }
   state = STOPPING;
   /* The deadline comes first, so that the final collection's batch is

@@ -6,11 +6,15 @@
  * its vtable, joined here once. Every error names the key and where its
  * value came from; secrets are never echoed. */
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "delivery/backend.h"
@@ -148,13 +152,36 @@ static int on_ini(void *user, const char *section, const char *name,
   return c->rc == 0;
 }
 
-static int load_ini(entry *layer, const char *path) {
-  ini_ctx c = {.layer = layer, .path = path};
-  int r = ini_parse(path, on_ini, &c);
-  if (c.rc) return c.rc;
-  if (r == -1)
+/* A regular file only: inih would read a directory as an empty file, and
+ * opening a FIFO would block the program (so: non-blocking, then fstat). */
+static int open_ini(const char *path, FILE **out) {
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0)
     return gt__fail(GT_EINVAL, "%s: cannot open configuration file: %s", path,
                     strerror(errno));
+  struct stat st = {0};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return gt__fail(GT_EINVAL,
+                    "%s: not a regular file%s; the configuration is an INI "
+                    "file",
+                    path, S_ISDIR(st.st_mode) ? " (a directory)" : "");
+  }
+  if (!(*out = fdopen(fd, "r"))) {
+    close(fd);
+    return gt__fail(GT_ENOMEM, "out of memory reading %s", path);
+  }
+  return 0;
+}
+
+static int load_ini(entry *layer, const char *path) {
+  ini_ctx c = {.layer = layer, .path = path};
+  FILE *f;
+  int r = open_ini(path, &f);
+  if (r) return r;
+  r = ini_parse_file(f, on_ini, &c);
+  fclose(f);
+  if (c.rc) return c.rc;
   if (r == -2) return gt__fail(GT_ENOMEM, "out of memory reading %s", path);
   if (c.bad_key[0])
     return gt__fail(GT_EINVAL, "%s: unknown configuration key (in %s, line %d)",
@@ -169,6 +196,117 @@ int gt_options_load_file(gt_options *o, const char *path) {
     return gt__fail(GT_EINVAL, "gt_options_load_file: NULL argument");
   pthread_once(&once, register_keys);
   return load_ini(o->file, path);
+}
+
+/* ---- GT_* variables that name no key --------------------------------------*/
+
+/* Not keys, read by gt or its tests and benchmarks for other purposes
+ * (GT_RUN_* and GT_ATTACH_LIB: gt run's, src/attach/start.c). */
+static bool env_exempt(const char *name) {
+  return strcmp(name, "GT_CONFIG") == 0 || strncmp(name, "GT_TEST_", 8) == 0 ||
+         strncmp(name, "GT_BENCH_", 9) == 0 ||
+         strncmp(name, "GT_RUN_", 7) == 0 || strcmp(name, "GT_ATTACH_LIB") == 0;
+}
+
+/* Edits (insert, delete, change, swap two neighbours) from a to b. */
+static size_t edit_distance(const char *a, const char *b) {
+  size_t n = strlen(a), m = strlen(b), d[3][81];
+  if (n > 80 || m > 80) return SIZE_MAX;
+  size_t *pp = d[0], *prev = d[1], *cur = d[2];
+  for (size_t j = 0; j <= m; j++)
+    prev[j] = j;
+  for (size_t i = 1; i <= n; i++) {
+    cur[0] = i;
+    for (size_t j = 1; j <= m; j++) {
+      size_t best = prev[j - 1] + (a[i - 1] != b[j - 1]);
+      if (prev[j] + 1 < best) best = prev[j] + 1;
+      if (cur[j - 1] + 1 < best) best = cur[j - 1] + 1;
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+          pp[j - 2] + 1 < best)
+        best = pp[j - 2] + 1;
+      cur[j] = best;
+    }
+    size_t *t = pp;
+    pp = prev, prev = cur, cur = t;
+  }
+  return prev[m];
+}
+
+/* The section of GT_SMS_TO ("sms") names a backend left out of this build:
+ * its keys are unknown here, and a suggestion would mislead. */
+static bool env_of_unbuilt_backend(const char *name, char *backend, size_t n) {
+#define GT__NAME(sym, bname) bname,
+  static const char *const names[] = {GT_BACKENDS(GT__NAME) NULL};
+#undef GT__NAME
+  for (size_t i = 0; names[i]; i++) {
+    char prefix[64];
+    gt__key_env_name(names[i], prefix, sizeof prefix);
+    size_t len = strlen(prefix);
+    if (strncmp(name, prefix, len) != 0 || name[len] != '_') continue;
+    for (size_t k = 0; k < nreg; k++)
+      if (strncmp(reg[k]->key, names[i], strlen(names[i])) == 0 &&
+          reg[k]->key[strlen(names[i])] == '.')
+        return false;
+    snprintf(backend, n, "%s", names[i]);
+    return true;
+  }
+  return false;
+}
+
+/* Names already warned about: once a process is loud enough. */
+static pthread_mutex_t warned_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *warned[64];
+
+static bool first_time(const char *name) {
+  pthread_mutex_lock(&warned_lock);
+  bool first = true;
+  size_t i = 0;
+  for (; i < 64 && warned[i] && first; i++)
+    first = strcmp(warned[i], name) != 0;
+  if (first && i < 64) warned[i] = strdup(name);
+  pthread_mutex_unlock(&warned_lock);
+  return first;
+}
+
+static void env_warn_one(const char *name) {
+  char env[80], best_env[80] = "", backend[64];
+  const gt_key_def *best = NULL;
+  size_t best_d = SIZE_MAX;
+  for (size_t i = 0; i < nreg; i++) {
+    gt__key_env_name(reg[i]->key, env, sizeof env);
+    if (strcmp(env, name) == 0) return; /* a key */
+    size_t d = edit_distance(name + 3, env + 3);
+    if (d < best_d)
+      best_d = d, best = reg[i], memcpy(best_env, env, sizeof env);
+  }
+  if (!first_time(name)) return;
+  if (env_of_unbuilt_backend(name, backend, sizeof backend)) {
+    gt__warn("%s is ignored: the %s backend is not built into this libgt "
+             "(CMake GT_BACKENDS)",
+             name, backend);
+    return;
+  }
+  size_t len = strlen(name + 3), near = len / 3 > 2 ? len / 3 : 2;
+  if (best && best_d <= near)
+    gt__warn("%s is not a gt setting; did you mean %s (%s)?", name, best_env,
+             best->key);
+  else
+    gt__warn("%s is not a gt setting; ignored (docs/configuration.md lists "
+             "the settings)",
+             name);
+}
+
+void gt__options_warn_env(void) {
+  extern char **environ;
+  pthread_once(&once, register_keys);
+  for (char **e = environ; e && *e; e++) {
+    size_t n = strcspn(*e, "=");
+    char name[96];
+    if (strncmp(*e, "GT_", 3) != 0 || n >= sizeof name) continue;
+    memcpy(name, *e, n);
+    name[n] = 0;
+    if (!env_exempt(name)) env_warn_one(name);
+  }
 }
 
 /* ---- building ------------------------------------------------------------*/

@@ -13,4 +13,10 @@ GT_HIDDEN int gt__options_build(const gt_options *opts, gt_config *out);
 GT_HIDDEN int gt__options_set_default(gt_options *o, const char *key,
                                       const char *value, const char *origin);
 
+/* One warning for each GT_* environment variable that names no key (a
+ * typo), with the closest key's name; GT_CONFIG, GT_TEST_* and GT_BENCH_*
+ * are not keys and stay quiet. Each name is warned about once a process.
+ * gt_init and the gt tool call it. */
+GT_HIDDEN void gt__options_warn_env(void);
+
 #endif

@@ -31,11 +31,16 @@ static const char usage[] =
     "                    and those set aside (rejected, corrupt, unsafe),\n"
     "                    each with its reason\n"
     "  spool replay      deliver them through the configured backends\n"
+    "  run [-c FILE] [-o KEY=VALUE]... [-q] [--] PROGRAM [ARGS...]\n"
+    "                    run a program that uses bdwgc with gt attached, and\n"
+    "                    say what it reclaimed, by allocation site\n"
+    "                    (docs/attach.md); its options follow \"run\"\n"
     "\n"
     "Options:\n"
     "  -c FILE           read an INI file (after $GT_CONFIG)\n"
     "  -o KEY=VALUE      set a key, e.g. -o gt.backend=sms (wins over all)\n"
     "  -h, --help        show this help\n"
+    "  --version         print gt's version\n"
     "\n"
     "Configuration comes from the same places as gt_init(): defaults <\n"
     "$GT_CONFIG < -c FILE < GT_<SECTION>_<KEY> environment < -o.\n"
@@ -63,7 +68,9 @@ static void print_value(const char *key, const char *value, const char *dflt,
     v = "***";
   else if (url_key(key))
     v = (masked = gt__http_mask_url(v)) ? masked : "(hidden: out of memory)";
-  printf("%-24s = %s%s\n", key, v, value ? "" : " (default)");
+  /* Values hold the defaults too: tell them by text. */
+  bool dflt_value = !value || (dflt && strcmp(value, dflt) == 0);
+  printf("%-24s = %s%s\n", key, v, dflt_value ? " (default)" : "");
   free(masked);
 }
 
@@ -187,6 +194,11 @@ static void list_one(const gt_spool_entry *e, void *ud) {
  * spool has been offered once, then shuts down (spooling what failed). */
 static int spool_cmd(const char *sub, const gt_options *opts,
                      const gt_config *cfg) {
+  if (!cfg->spool_dir) {
+    fprintf(stderr, "gt: no spool: gt.spool_dir is not set, and neither is "
+                    "XDG_STATE_HOME or HOME\n");
+    return EXIT_USAGE;
+  }
   if (strcmp(sub, "list") == 0) {
     listing l = {0};
     if (gt__spool_list(cfg->spool_dir, list_one, &l) < 0) {
@@ -220,6 +232,52 @@ static int spool_cmd(const char *sub, const gt_options *opts,
   return after ? EXIT_DELIVERY : EXIT_OK;
 }
 
+/* -o KEY=VALUE */
+static int set_option(gt_options *opts, char *kv) {
+  char *eq = strchr(kv, '=');
+  if (!eq) {
+    fprintf(stderr, "gt: -o wants KEY=VALUE, e.g. -o gt.backend=log\n");
+    return -1;
+  }
+  *eq = '\0';
+  int rc = gt_options_set(opts, kv, eq + 1);
+  *eq = '=';
+  if (rc < 0) fprintf(stderr, "gt: -o: %s\n", gt_last_error());
+  return rc;
+}
+
+/* The options before the command; returns the index of the command, or
+ * -1 with an error printed, or argc + 1 for --help / --version done. */
+static int parse_options(int argc, char **argv, gt_options *opts) {
+  int i = 1;
+  for (; i < argc && argv[i][0] == '-'; i++) {
+    const char *a = argv[i];
+    bool c = strcmp(a, "-c") == 0, o = strcmp(a, "-o") == 0;
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      fputs(usage, stdout);
+      return argc + 1;
+    } else if (strcmp(a, "--version") == 0) {
+      puts("gt " GT_VERSION_STRING);
+      return argc + 1;
+    } else if ((c || o) && i + 1 >= argc) {
+      fprintf(stderr, "gt: %s needs %s (gt --help)\n", a,
+              c ? "a FILE" : "KEY=VALUE");
+      return -1;
+    } else if (c) {
+      if (gt_options_load_file(opts, argv[++i]) < 0) {
+        fprintf(stderr, "gt: -c: %s\n", gt_last_error());
+        return -1;
+      }
+    } else if (o) {
+      if (set_option(opts, argv[++i]) < 0) return -1;
+    } else {
+      fprintf(stderr, "gt: unknown option %s\n\n%s", a, usage);
+      return -1;
+    }
+  }
+  return i;
+}
+
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "run") == 0) /* its own options follow */
     return gt_run(argc - 2, argv + 2);
@@ -228,41 +286,22 @@ int main(int argc, char **argv) {
     fprintf(stderr, "gt: out of memory\n");
     return EXIT_USAGE;
   }
-  int i = 1, status = EXIT_USAGE;
-  for (; i < argc && argv[i][0] == '-'; i++) {
-    const char *a = argv[i];
-    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-      fputs(usage, stdout);
-      gt_options_free(opts);
-      return EXIT_OK;
-    } else if (strcmp(a, "-c") == 0 && i + 1 < argc) {
-      if (gt_options_load_file(opts, argv[++i]) < 0) {
-        fprintf(stderr, "gt: %s: %s\n", argv[i], gt_last_error());
-        goto out;
-      }
-    } else if (strcmp(a, "-o") == 0 && i + 1 < argc) {
-      char *kv = argv[++i], *eq = strchr(kv, '=');
-      if (!eq) {
-        fprintf(stderr, "gt: -o wants KEY=VALUE\n");
-        goto out;
-      }
-      *eq = '\0';
-      int rc = gt_options_set(opts, kv, eq + 1);
-      *eq = '=';
-      if (rc < 0) {
-        fprintf(stderr, "gt: -o: %s\n", gt_last_error());
-        goto out;
-      }
-    } else {
-      fprintf(stderr, "gt: unknown option %s\n\n%s", a, usage);
-      goto out;
-    }
+  int status = EXIT_USAGE, i = parse_options(argc, argv, opts);
+  if (i < 0) goto out;
+  if (i > argc) {
+    status = EXIT_OK;
+    goto out;
   }
   if (i >= argc) {
     fputs(usage, stderr);
     goto out;
   }
   const char *cmd = argv[i++];
+  if (strcmp(cmd, "run") == 0) {
+    fprintf(stderr, "gt: run takes its options after \"run\":\n  %s",
+            gt_run_usage);
+    goto out;
+  }
   bool check = strcmp(cmd, "check") == 0, spool = strcmp(cmd, "spool") == 0;
   if (!check && !spool && strcmp(cmd, "send-test") != 0) {
     fprintf(stderr, "gt: unknown command %s\n\n%s", cmd, usage);
@@ -276,6 +315,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "gt: too many arguments\n\n%s", usage);
     goto out;
   }
+  gt__options_warn_env(); /* a typo first: it may explain what fails */
   gt_config cfg;
   if (gt__options_build(opts, &cfg) < 0) {
     fprintf(stderr, "gt: configuration: %s\n", gt_last_error());
@@ -285,6 +325,10 @@ int main(int argc, char **argv) {
     status = spool_cmd(argv[i], opts, &cfg);
   } else if (check) {
     gt__config_visit(&cfg, print_value, NULL);
+    if (!cfg.spool_dir)
+      printf("%-24s = (none: set it, or XDG_STATE_HOME or HOME; undelivered "
+             "messages would be lost)\n",
+             "gt.spool_dir");
     status = each_backend(&cfg, check_one, NULL);
   } else {
     const char *text =

@@ -85,14 +85,6 @@ static int parse_to(sms_state *s, const char *list) {
   return 0;
 }
 
-static int check_from(const char *from) {
-  size_t n = strlen(from);
-  if (n < 1 || n > 64) return -1;
-  for (size_t i = 0; i < n; i++)
-    if ((unsigned char)from[i] < 0x20 || from[i] == 0x7f) return -1;
-  return 0;
-}
-
 static int sms_open(const gt_config *cfg, void **state) {
   *state = NULL;
   sms_state *s = calloc(1, sizeof *s);
@@ -118,11 +110,7 @@ static int sms_open(const gt_config *cfg, void **state) {
                                "control characters");
       goto fail;
     }
-  if (check_from(from) < 0 || !gt__text_is_utf8(from)) {
-    rc = gt__fail(GT_EINVAL, "sms.from: must be 1 to 64 printable "
-                             "characters (UTF-8)");
-    goto fail;
-  }
+  if ((rc = gt__sms_check_from(from)) < 0) goto fail;
   if ((rc = parse_to(s, gt__config_get(cfg, "sms.to"))) < 0) goto fail;
   const char *path = s->api == 2 ? "/sms/2/text/advanced" : "/sms/3/messages";
   size_t n = strlen(base) + strlen(path) + 1;

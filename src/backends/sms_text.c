@@ -190,3 +190,73 @@ char *gt__sms_fit(const char *text, size_t max_segments) {
     lo--;
   return join(text, lo, "...");
 }
+
+/* ---- the sender ---------------------------------------------------------- */
+
+/* Sender IDs travel in an 11-octet (alphanumeric) or 15-digit (number)
+ * field of the SMS header. Beyond letters, digits and space, operators
+ * filter or phones mangle most characters; '.', '-' and '_' are widely
+ * taken (docs/configuration.md, sms.from). Infobip's limits: 3 to 11
+ * characters alphanumeric; a number is digits. */
+#define FROM_ALNUM_MIN 3
+#define FROM_ALNUM_MAX 11
+#define FROM_DIGITS_MIN 3
+#define FROM_DIGITS_MAX 15
+#define FROM_RULE                                                              \
+  "an alphanumeric sender is 3 to 11 ASCII letters, digits, spaces, '.', "     \
+  "'-' or '_', with at least one letter; a numeric one is 3 to 15 digits "     \
+  "with an optional leading '+'"
+
+static bool from_alnum_char(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+         (c >= '0' && c <= '9') || c == ' ' || c == '.' || c == '-' || c == '_';
+}
+
+/* A sender that looks like a number (no letter, nothing but what people
+ * write in phone numbers) is checked as one. */
+static bool from_looks_numeric(const char *from) {
+  for (const char *p = from; *p; p++)
+    if (!strchr("0123456789+ -().", *p)) return false;
+  return true;
+}
+
+static int from_numeric(const char *from) {
+  const char *d = from + (from[0] == '+');
+  size_t n = strlen(d);
+  if (n == 0 || strspn(d, "0123456789") != n)
+    return gt__fail(GT_EINVAL,
+                    "sms.from: '%s' is not a number networks take (digits "
+                    "only, no spaces or separators); " FROM_RULE,
+                    from);
+  if (n < FROM_DIGITS_MIN || n > FROM_DIGITS_MAX)
+    return gt__fail(GT_EINVAL, "sms.from: '%s' has %zu digits; " FROM_RULE,
+                    from, n);
+  return 0;
+}
+
+int gt__sms_check_from(const char *from) {
+  if (!from || !*from)
+    return gt__fail(GT_EINVAL, "sms.from: empty; " FROM_RULE);
+  if (from_looks_numeric(from)) return from_numeric(from);
+  for (const unsigned char *p = (const unsigned char *)from; *p; p++)
+    if (!from_alnum_char(*p)) /* not echoed: it may be any byte */
+      return gt__fail(GT_EINVAL,
+                      "sms.from: character %zu is one networks refuse or "
+                      "phones mangle; " FROM_RULE,
+                      (size_t)(p - (const unsigned char *)from) + 1);
+  size_t n = strlen(from), letters = 0;
+  for (const char *p = from; *p; p++)
+    letters += (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z');
+  if (!letters)
+    return gt__fail(GT_EINVAL, "sms.from: '%s' has no letter; " FROM_RULE,
+                    from);
+  if (n < FROM_ALNUM_MIN || n > FROM_ALNUM_MAX)
+    return gt__fail(GT_EINVAL, "sms.from: '%s' is %zu characters; " FROM_RULE,
+                    from, n);
+  if (from[0] == ' ' || from[n - 1] == ' ')
+    return gt__fail(GT_EINVAL,
+                    "sms.from: '%s' starts or ends with a space, which "
+                    "phones drop; " FROM_RULE,
+                    from);
+  return 0;
+}

@@ -1,5 +1,6 @@
-/* SMS length rules: how many segments a text takes, and fitting a text
- * into a segment budget. Kept apart so a fuzz target can drive them. */
+/* SMS rules every provider shares: how many segments a text takes, fitting
+ * a text into a segment budget (kept apart so a fuzz target can drive
+ * them), and what a sender may be. */
 #ifndef GT_BACKEND_SMS_TEXT_H
 #define GT_BACKEND_SMS_TEXT_H
 
@@ -23,6 +24,13 @@ GT_HIDDEN gt_sms_count gt__sms_count(const char *text, size_t len);
  * " +N more" (N items dropped) appended, or cut anywhere with "..." if no
  * item boundary fits. NULL only when out of memory. */
 GT_HIDDEN char *gt__sms_fit(const char *text, size_t max_segments);
+
+/* Checks sms.from, the sender shown on the phone, as networks take it: an
+ * alphanumeric sender of 3 to 11 ASCII letters, digits, spaces, '.', '-'
+ * or '_' (with a letter, no space at either end), or a number of 3 to 15
+ * digits with an optional leading '+'. 0, or GT_EINVAL with gt__fail
+ * naming sms.from. Every SMS provider's open() calls it. */
+GT_HIDDEN int gt__sms_check_from(const char *from);
 
 /* The keys every SMS provider reads; sms.provider picks one of them. */
 #define GT_SMS_DEFAULT_FROM "GarbageText"

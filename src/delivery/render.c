@@ -1,8 +1,9 @@
 /* Message text from a batch and a template.
  *
  * Placeholders: {count} {name} {names} {bytes} {site} {sampled} {freed}
- * {batch}; "{{" is a literal brace. One object alone uses the single
- * template (the seed's sentence by default), anything else the batch one. */
+ * {batch}; "{{" and "}}" are literal braces ("{{x}}" reads "{x}"), and so
+ * is a lone "}". One object alone uses the single template (the seed's
+ * sentence by default), anything else the batch one. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,15 +174,15 @@ char *gt__render(const gt_config *cfg, const gt_batch *b) {
   sbuf s = {0};
   puts_(&s, "");
   for (const char *p = tpl; *p;) {
-    const char *open = strchr(p, '{');
+    const char *open = strpbrk(p, "{}");
     if (!open) {
       puts_(&s, p);
       break;
     }
     put(&s, p, (size_t)(open - p));
-    if (open[1] == '{') {
-      puts_(&s, "{");
-      p = open + 2;
+    if (open[0] == '}' || open[1] == '{') { /* "}}", "{{" or a lone "}" */
+      put(&s, open, 1);
+      p = open + 1 + (open[1] == open[0]);
       continue;
     }
     const char *close = strchr(open, '}');

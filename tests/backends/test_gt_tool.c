@@ -238,3 +238,73 @@ Test(gt_tool, send_test_to_a_server_echoing_the_key_prints_stars) {
   cr_expect(strstr(out, "Authorization: App ***"), "%s", out);
   free(out);
 }
+
+/* ---- what a new user trips over ------------------------------------------ */
+
+static size_t count(const char *hay, const char *needle) {
+  size_t n = 0;
+  for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+    n++;
+  return n;
+}
+
+Test(gt_tool, a_typo_in_the_environment_is_named_once) {
+  char spool[] = "/tmp/gt-tool-typo-XXXXXX";
+  cr_assert_not_null(mkdtemp(spool));
+  char spool_env[64];
+  snprintf(spool_env, sizeof spool_env, "GT_SPOOL_DIR=%s", spool);
+  const char *want = "gt: GT_SMS_APIKEY is not a gt setting; did you mean "
+                     "GT_SMS_API_KEY (sms.api_key)?\n";
+  const char *env[] = {"GT_SMS_APIKEY=" SMS_KEY_OK, spool_env, NULL};
+  char *out;
+  const char *check[] = {"check", NULL};
+  cr_assert_eq(run(check, env, &out), 0, "%s", out);
+  cr_expect_eq(count(out, want), 1, "%s", out);
+  free(out);
+  /* spool replay reads the configuration, then runs gt_init: still once. */
+  const char *replay[] = {"spool", "replay", NULL};
+  cr_assert_eq(run(replay, env, &out), 0, "%s", out);
+  cr_expect_eq(count(out, want), 1, "%s", out);
+  free(out);
+  rmdir(spool);
+}
+
+Test(gt_tool, options_that_need_a_value_say_so) {
+  char *out;
+  const char *c[] = {"-c", NULL};
+  cr_expect_eq(run(c, NULL, &out), 2);
+  cr_expect(strstr(out, "gt: -c needs a FILE"), "%s", out);
+  free(out);
+  const char *o[] = {"check", "-o", NULL};
+  cr_expect_eq(run(o, NULL, &out), 2);
+  free(out);
+  const char *o2[] = {"-o", NULL};
+  cr_expect_eq(run(o2, NULL, &out), 2);
+  cr_expect(strstr(out, "gt: -o needs KEY=VALUE"), "%s", out);
+  free(out);
+}
+
+Test(gt_tool, a_directory_is_not_a_configuration_file) {
+  char *out;
+  const char *a[] = {"-c", "/etc", "check", NULL};
+  cr_expect_eq(run(a, NULL, &out), 2);
+  cr_expect(strstr(out, "/etc: not a regular file"), "%s", out);
+  free(out);
+}
+
+Test(gt_tool, check_tells_defaults_from_settings) {
+  char *out;
+  const char *a[] = {"-o", "gt.batch_max=7", "check", NULL};
+  cr_assert_eq(run(a, NULL, &out), 0, "%s", out);
+  cr_expect(strstr(out, "gt.batch_max             = 7\n"), "%s", out);
+  cr_expect(strstr(out, "gt.sample_every          = 1 (default)\n"), "%s", out);
+  free(out);
+}
+
+Test(gt_tool, version) {
+  char *out;
+  const char *a[] = {"--version", NULL};
+  cr_expect_eq(run(a, NULL, &out), 0);
+  cr_expect_str_eq(out, "gt " GT_VERSION_STRING "\n");
+  free(out);
+}

@@ -59,3 +59,19 @@ Test(badconfig, collect_and_stats_without_init_are_harmless) {
   cr_assert_eq(st.sent, 0);
   cr_assert_eq(st.collected, 0, "counted by a pipeline, which is not running");
 }
+
+Test(badconfig, shutdown_when_not_running_says_so) {
+  GC_INIT();
+  cr_assert_eq(gt_shutdown(100), GT_ESTATE);
+  cr_expect_str_eq(gt_last_error(), "gt_shutdown: gt is not running (never "
+                                    "started, or already shut down)");
+  char spool[64];
+  snprintf(spool, sizeof spool, "/tmp/gt-bad-spool-%d", (int)getpid());
+  setenv("GT_SPOOL_DIR", spool, 1);
+  cr_assert_eq(gt_init(NULL), 0, "%s", gt_last_error());
+  cr_assert_eq(gt_shutdown(1000), 0, "%s", gt_last_error());
+  cr_assert_eq(gt_shutdown(1000), GT_ESTATE);
+  cr_expect(strncmp(gt_last_error(), "gt_shutdown: gt is not running", 30) == 0,
+            "%s", gt_last_error());
+  rmdir(spool);
+}

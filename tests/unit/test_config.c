@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../internal.h"
@@ -232,6 +233,67 @@ Test(config, ini_errors) {
   cr_assert(strstr(gt_last_error(), "/nonexistent/gt.ini"));
   unlink(path);
   gt_options_free(o);
+}
+
+/* inih reads a directory as an empty file; a FIFO would block the open. */
+Test(config, only_a_regular_file_is_a_configuration_file, .timeout = 10) {
+  gt_options *o = gt_options_new();
+  cr_assert_eq(gt_options_load_file(o, "/etc"), GT_EINVAL);
+  cr_expect(strstr(gt_last_error(), "/etc: not a regular file (a directory)"),
+            "%s", gt_last_error());
+  char fifo[64];
+  snprintf(fifo, sizeof fifo, "/tmp/gt-test-fifo-%d", (int)getpid());
+  cr_assert_eq(mkfifo(fifo, 0600), 0);
+  cr_expect_eq(gt_options_load_file(o, fifo), GT_EINVAL);
+  cr_expect(strstr(gt_last_error(), "not a regular file"), "%s",
+            gt_last_error());
+  setenv("GT_CONFIG", "/etc", 1);
+  gt_config c;
+  cr_expect_eq(gt__options_build(NULL, &c), GT_EINVAL);
+  cr_expect(strstr(gt_last_error(), "/etc: not a regular file"), "%s",
+            gt_last_error());
+  unlink(fifo);
+  gt_options_free(o);
+}
+
+static char *spool_dir_with(const char *xdg, const char *home) {
+  if (xdg)
+    setenv("XDG_STATE_HOME", xdg, 1);
+  else
+    unsetenv("XDG_STATE_HOME");
+  if (home)
+    setenv("HOME", home, 1);
+  else
+    unsetenv("HOME");
+  gt_config c;
+  cr_assert_eq(gt__options_build(NULL, &c), 0, "%s", gt_last_error());
+  char *dir = c.spool_dir ? strdup(c.spool_dir) : NULL;
+  gt__config_free(&c);
+  return dir;
+}
+
+/* XDG base directories: absolute paths only. Without either variable there
+ * is no default spool, never one in a shared /tmp. */
+Test(config, default_spool_dir) {
+  char *d = spool_dir_with("/x/state", "/h");
+  cr_expect_str_eq(d, "/x/state/gt");
+  free(d);
+  d = spool_dir_with(NULL, "/h");
+  cr_expect_str_eq(d, "/h/.local/state/gt");
+  free(d);
+  d = spool_dir_with("relative/state", "/h");
+  cr_expect_str_eq(d, "/h/.local/state/gt");
+  free(d);
+  d = spool_dir_with("", "/h");
+  cr_expect_str_eq(d, "/h/.local/state/gt");
+  free(d);
+  cr_expect_null(spool_dir_with(NULL, NULL));
+  cr_expect_null(spool_dir_with(NULL, ""));
+  cr_expect_null(spool_dir_with("relative", "also-relative"));
+  setenv("GT_SPOOL_DIR", "/set/by/key", 1);
+  d = spool_dir_with(NULL, NULL);
+  cr_expect_str_eq(d, "/set/by/key");
+  free(d);
 }
 
 Test(config, gt_config_file_with_unknown_key_fails_build) {

@@ -74,8 +74,34 @@ Test(render, placeholders_and_escapes) {
   gt_config c = cfg(
       "{{x}} {count} {name} {bytes} {site} {sampled} {freed} {batch}", NULL);
   char *t = gt__render(&c, &b);
-  cr_assert_str_eq(t, "{x}} 2 Big 3,000,000 big.c:7 1 0 9");
+  cr_assert_str_eq(t, "{x} 2 Big 3,000,000 big.c:7 1 0 9");
   free(t);
+  gt__batch_free(&b);
+}
+
+/* "{{" and "}}" are literal braces, so "{{x}}" reads "{x}"; a lone "}" is
+ * kept as it is. */
+Test(render, doubled_braces_are_literal_braces) {
+  gt_batch b;
+  gt__batch_init(&b);
+  add(&b, GT_GROUP_NAME, gt__intern_site("Br", NULL, 0), 2, 0, true);
+  const char *cases[][2] = {
+      {"{{x}}", "{x}"},
+      {"{{{count}}}", "{2}"},
+      {"{count}}}", "2}"},
+      {"a}b", "a}b"},
+      {"}}}", "}}"},
+      {"{{}}", "{}"},
+      {"json: {{\"n\": {count}}}", "json: {\"n\": 2}"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    cr_expect_eq(gt__render_check("gt.template", cases[i][0]), 0, "%s: %s",
+                 cases[i][0], gt_last_error());
+    gt_config c = cfg(cases[i][0], NULL);
+    char *t = gt__render(&c, &b);
+    cr_expect_str_eq(t, cases[i][1], "template %s", cases[i][0]);
+    free(t);
+  }
   gt__batch_free(&b);
 }
 
