@@ -104,6 +104,15 @@ static size_t count_braces(const char *t) {
   return n;
 }
 
+/* A template without placeholders as it renders: "}}" is one '}'. */
+static bool renders_as(const char *out, const char *t) {
+  for (; *t; t++, out++) {
+    if (*out != *t) return false;
+    if (t[0] == '}' && t[1] == '}') t++;
+  }
+  return *out == '\0';
+}
+
 static size_t count_char(const char *s, char c) {
   size_t n = 0;
   for (; *s; s++)
@@ -140,7 +149,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       bool used = *tpl && (as ? single : !single);
       if (used && rc == 0) {
         CHECK(count_char(out, '{') == count_braces(tpl));
-        if (!strchr(tpl, '{')) CHECK(strcmp(out, tpl) == 0);
+        if (!strchr(tpl, '{')) CHECK(renders_as(out, tpl));
         /* Each placeholder is at least 4 bytes and expands to at most
          * ten names of a few hundred bytes each (sites are cut at 512). */
         CHECK(olen <= size + (size / 4 + 1) * 12 * 1200);
