@@ -186,10 +186,15 @@ static bool site_matches(uint32_t id, const void *key) {
          same(s->file_key, k->file);
 }
 
+/* Return addresses differ in few bits: each is mixed in full (the
+ * finaliser of MurmurHash3), so that every bit of the hash depends on it. */
 static uint64_t hash_pcs(uint64_t h, const uintptr_t *pcs, int n) {
-  for (int i = 0; i < n; i++)
-    h = (h ^ pcs[i]) * 0x100000001b3ull;
-  return h;
+  for (int i = 0; i < n; i++) {
+    h = (h ^ pcs[i]) * 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+  }
+  h *= 0xc4ceb9fe1a85ec53ull;
+  return h ^ (h >> 33);
 }
 
 static uint32_t other_site(void) {
@@ -339,13 +344,23 @@ static bool read_only(const char *s) {
 }
 
 /* Stack sites: a per-thread cache keyed by the stack's hash, confirmed by
- * comparing the frames (a hash alone could merge two call paths). */
-#define STACK_CACHE 256
+ * comparing the frames (a hash alone could merge two call paths). The
+ * frames of short stacks are kept in the entry, so that a hit reads no
+ * site record: a program allocating from a thousand stacks in turn
+ * (w3m) hits here instead of taking the lock. */
+#define STACK_CACHE 1024
+#define INLINE_PCS 4
 typedef struct {
   uint64_t hash;
   const char *name;
   uint32_t id;
+  int n;
+  uintptr_t pcs[INLINE_PCS];
 } stack_entry;
+typedef struct stack_tls {
+  stack_entry e[STACK_CACHE];
+} stack_tls;
+static GT_TLS stack_tls *stacks;
 
 /* This thread's caches (util.h, gt__tls_block); initial-exec: the library
  * is PIC, and the default TLS model would make every gt_malloc call
@@ -353,7 +368,6 @@ typedef struct {
 typedef struct intern_tls {
   cache_entry *last; /* allocation loops hit the same site */
   cache_entry cache[CACHE];
-  stack_entry stack_cache[STACK_CACHE];
 } intern_tls;
 static GT_TLS intern_tls *tls;
 static intern_tls none; /* out of memory: a cache that never hits */
@@ -396,22 +410,28 @@ uint32_t gt__intern_site(const char *name, const char *file, int line) {
   return id;
 }
 
+static bool entry_matches(const stack_entry *e, uint64_t h, const char *name,
+                          const uintptr_t *pcs, int n) {
+  if (!e->id || e->hash != h || e->name != name || e->n != n) return false;
+  const uintptr_t *have = n <= INLINE_PCS ? e->pcs : gt__site(e->id)->pcs;
+  return memcmp(have, pcs, (size_t)n * sizeof *pcs) == 0;
+}
+
 uint32_t gt__intern_stack(const char *name, const uintptr_t *pcs, int n) {
   if (n > GT_MAX_STACK) n = GT_MAX_STACK;
   uint64_t h = hash_pcs((uint64_t)(uintptr_t)name, pcs, n);
-  intern_tls *t = caches();
-  stack_entry *e = &t->stack_cache[(h ^ (h >> 17)) & (STACK_CACHE - 1)];
-  if (e->id && e->hash == h && e->name == name) {
-    gt_site *s = gt__site(e->id);
-    if (s->npcs == n && memcmp(s->pcs, pcs, (size_t)n * sizeof *pcs) == 0)
-      return e->id;
-  }
+  stack_tls *t = stacks;
+  if (!t) t = gt__tls_block((void **)&stacks, sizeof *t);
+  stack_entry *e = t ? &t->e[h & (STACK_CACHE - 1)] : NULL;
+  if (e && entry_matches(e, h, name, pcs, n)) return e->id;
   gt__intern_setup();
   pthread_mutex_lock(&lock);
   uint32_t id = intern_stack_locked(name, pcs, n);
   pthread_mutex_unlock(&lock);
-  if (id < GT_FIRST_RESERVED && t != &none && (!name || read_only(name)))
-    *e = (stack_entry){h, name, id};
+  if (e && id < GT_FIRST_RESERVED && (!name || read_only(name))) {
+    *e = (stack_entry){.hash = h, .name = name, .id = id, .n = n};
+    if (n <= INLINE_PCS) memcpy(e->pcs, pcs, (size_t)n * sizeof *pcs);
+  }
   return id;
 }
 

@@ -10,19 +10,15 @@
 #include "gc/object.h"
 
 int gt__kind_ptr = -1, gt__kind_atomic = -1;
-size_t gt__extra;            /* 1 when bdwgc pads requests */
-static _Atomic bool ready;   /* the kinds exist */
-_Atomic bool gt__kinds_used; /* a gt object was handed out */
+size_t gt__extra;             /* 1 when bdwgc pads requests */
+_Atomic bool gt__kinds_ready; /* the kinds exist */
+_Atomic bool gt__kinds_used;  /* a gt object was handed out */
 
 void gt__kinds_set(int ptr, int atomic, size_t extra) {
   gt__kind_ptr = ptr;
   gt__kind_atomic = atomic;
   gt__extra = extra;
-  atomic_store_explicit(&ready, true, memory_order_release);
-}
-
-bool gt__alloc_ready(void) {
-  return atomic_load_explicit(&ready, memory_order_acquire);
+  atomic_store_explicit(&gt__kinds_ready, true, memory_order_release);
 }
 
 bool gt__alloc_kinds_used(void) {

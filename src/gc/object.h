@@ -111,8 +111,11 @@ GT_HIDDEN uint64_t gt__live_total(void); /* reclaim.c: at the last count */
 /* interpose.c: `gt run` exports the overridden names itself. */
 GT_HIDDEN void gt__interpose_attached(void);
 
-/* The allocation paths' state (alloc.c). */
-GT_HIDDEN bool gt__alloc_ready(void);
+/* The allocation paths' state (kinds.c, alloc.c). */
+GT_HIDDEN extern _Atomic bool gt__kinds_ready;
+static inline bool gt__alloc_ready(void) {
+  return atomic_load_explicit(&gt__kinds_ready, memory_order_acquire);
+}
 GT_HIDDEN bool gt__alloc_kinds_used(void);
 GT_HIDDEN void gt__alloc_count(bool allocated, bool tracked);
 GT_HIDDEN void gt__on_collection_event(int event); /* a GC_EventType */

@@ -42,16 +42,32 @@ int gt__stack_depth(void) {
 
 /* The frames from the caller's call instruction outwards: unw_backtrace
  * starts inside gt, so drop everything before `ra`, wherever inlining put
- * it. */
+ * it. Unwinding costs per frame, so ask for gt's own frames (the most
+ * seen, a handful) plus `want`, and for more only if ra is not among
+ * them. */
+static _Atomic int gt_frames = 4;
+
+static int find_ra(void *const *buf, int n, const void *ra) {
+  for (int i = 0; i < n; i++)
+    if (buf[i] == ra) return i;
+  return -1;
+}
+
 static int capture(const void *ra, uintptr_t *pcs, int want) {
-  void *buf[GT_MAX_STACK + 16];
-  int n = unw_backtrace(buf, want + 16), from = -1;
-  for (int i = 0; i < n && from < 0; i++)
-    if (buf[i] == ra) from = i;
+  void *buf[GT_MAX_STACK + 24];
+  int ask = atomic_load_explicit(&gt_frames, memory_order_relaxed) + 1 + want;
+  int n = unw_backtrace(buf, ask), from = find_ra(buf, n, ra);
+  if (n == ask && (from < 0 || from + want > n)) { /* cut short: all of it */
+    ask = GT_MAX_STACK + 24;
+    n = unw_backtrace(buf, ask);
+    from = find_ra(buf, n, ra);
+  }
   if (from < 0) { /* not found (unusual unwind info): the caller alone */
     pcs[0] = (uintptr_t)ra;
     return 1;
   }
+  if (from > atomic_load_explicit(&gt_frames, memory_order_relaxed))
+    atomic_store_explicit(&gt_frames, from, memory_order_relaxed);
   int k = 0;
   for (int i = from; i < n && k < want; i++)
     pcs[k++] = (uintptr_t)buf[i];
