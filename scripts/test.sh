@@ -30,6 +30,9 @@ run() { # name, cmake options...
 
 # The release build also runs the benchmark smoke test (ctest bench_smoke).
 run release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGT_BUILD_BENCH=ON
+echo "=== layout: no cycles, layers in order, gc.h only in src/gc, sizes"
+python3 scripts/check-layout.py build/release
+passed=$((passed + 1))
 echo "=== consumer: README's program against the installed gt (-Werror)"
 bash tests/consumer/run.sh build/release
 passed=$((passed + 3)) # pkg-config, find_package(gt), the log-only build
