@@ -27,13 +27,18 @@
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static Dwfl *dwfl;
+/* Separate debug information is looked up by build id only, on this
+ * machine (/usr/lib/debug/.build-id, where Debian's -dbgsym packages put
+ * it). Not dwfl_standard_find_debuginfo: when DEBUGINFOD_URLS is set it
+ * asks debuginfod servers over the network, from gt's worker, with
+ * libcurl and OpenSSL that the program's exit may already have torn down
+ * (w3m under gt run died of that at exit). */
 static char *debuginfo_path;
 static const Dwfl_Callbacks callbacks = {
     .find_elf = dwfl_linux_proc_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .find_debuginfo = dwfl_build_id_find_debuginfo,
     .debuginfo_path = &debuginfo_path,
 };
-
 typedef struct entry {
   uintptr_t pc;
   gt_frame frame;
