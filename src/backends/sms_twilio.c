@@ -113,25 +113,11 @@ static int parse_to(tw_state *s, const char *list) {
   return 0;
 }
 
-/* Twilio's alphanumeric sender IDs: at most 11 of ASCII letters, digits,
- * space and + - _ &, at least one letter. (Spelled out: isalpha() would
- * follow the host program's locale.) */
-static bool is_sender_id(const char *v) {
-  static const char letters[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                "abcdefghijklmnopqrstuvwxyz";
-  static const char allowed[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                "abcdefghijklmnopqrstuvwxyz0123456789 +-_&";
-  size_t n = strlen(v);
-  return n >= 1 && n <= 11 && strpbrk(v, letters) && strspn(v, allowed) == n;
-}
-
-static bool is_short_code(const char *v) {
-  size_t n = strlen(v);
-  return (n == 5 || n == 6) && strspn(v, "0123456789") == n;
-}
-
-/* From: a number in international format, a short code or a sender ID.
- * Twilio's Messaging Service picks the sender itself: then From is not
+/* From, once it passes the rule every provider shares
+ * (gt__sms_check_from): a number of 8 digits or more is a phone number and
+ * goes as E.164 like sms.to ("41793026727" -> "+41793026727"), a shorter
+ * one is a short code, a sender ID goes as written (but Twilio's take no
+ * '.'). A Messaging Service picks the sender itself: From is then not
  * sent at all. */
 static int parse_sender(tw_state *s, const gt_config *cfg) {
   const char *service = gt__config_get(cfg, "sms.messaging_service_sid");
@@ -145,16 +131,18 @@ static int parse_sender(tw_state *s, const gt_config *cfg) {
   if (!from)
     return gt__fail(GT_EINVAL, "sms.from: required unless "
                                "sms.messaging_service_sid is set");
-  rc = parse_number(from, strlen(from), &s->from);
-  if (rc == -1 && (is_short_code(from) || is_sender_id(from)))
-    rc = (s->from = strdup(from)) ? 0 : -2;
-  if (rc == -2) return gt__fail(GT_ENOMEM, "sms: out of memory");
-  if (rc < 0)
-    return gt__fail(GT_EINVAL,
-                    "sms.from: must be a phone number in international "
-                    "format (e.g. +1 415 555 0100), a short code (5 or 6 "
-                    "digits) or an alphanumeric sender ID (1 to 11 letters, "
-                    "digits, spaces or + - _ &, at least one letter)");
+  if ((rc = gt__sms_check_from(from)) < 0) return rc;
+  bool plus = from[0] == '+';
+  size_t digits = strspn(from + plus, "0123456789");
+  bool numeric = from[plus + digits] == '\0';
+  if (!numeric && strchr(from, '.'))
+    return gt__fail(GT_EINVAL, "sms.from: Twilio's alphanumeric sender IDs "
+                               "take letters, digits, spaces, '-' and '_', "
+                               "not '.'");
+  size_t n = strlen(from) + 2;
+  if (!(s->from = malloc(n))) return gt__fail(GT_ENOMEM, "sms: out of memory");
+  snprintf(s->from, n, "%s%s", numeric && !plus && digits >= 8 ? "+" : "",
+           from);
   return 0;
 }
 
