@@ -18,6 +18,7 @@
 #define GT_BACKENDS(X)                                                         \
   X(log, "log")                                                                \
   X(sms_infobip, "sms")                                                        \
+  X(sms_twilio, "sms")                                                         \
   X(email_smtp, "email")                                                       \
   X(email_infobip, "email")                                                    \
   X(webhook, "webhook")                                                        \
