@@ -264,16 +264,25 @@ static void pipeline_threads(void) {
   GC_pthread_join(a, NULL);
   GC_pthread_join(b, NULL);
   gt_collect();
+  /* gt_collect waits at most gt.collect_wait_ms for the counting; an ASan
+   * build on a busy machine can take longer. */
+  CHECK(gt_flush(60000) == 0, "flush");
   gt_stats st;
   gt_get_stats(&st);
   uint64_t freed = 2 * (PER_MUTATOR / 1000);
   CHECK(st.allocated - st0.allocated == 2 * PER_MUTATOR + freed,
         "allocated %llu", (unsigned long long)(st.allocated - st0.allocated));
-  CHECK(st.collected - st0.collected == 2 * PER_MUTATOR, "collected %llu",
-        (unsigned long long)(st.collected - st0.collected));
   CHECK(st.freed - st0.freed == freed, "freed %llu",
         (unsigned long long)(st.freed - st0.freed));
   CHECK(gt_shutdown(5000) == 0, "shutdown");
+  /* Every object is reported once or still reachable at gt_shutdown's
+   * walk. A stale copy of a pointer (an unoptimised ASan build leaves
+   * some) may keep one alive, conservatively; never more than a few. */
+  gt_get_stats(&st);
+  uint64_t collected = st.collected - st0.collected;
+  CHECK(collected + st.live == 2 * PER_MUTATOR && st.live <= 2,
+        "collected %llu + live %llu", (unsigned long long)collected,
+        (unsigned long long)st.live);
 }
 #endif
 
