@@ -201,6 +201,7 @@ typedef struct opts {
   const char *cwd;   /* NULL: the test's directory */
   const char *stdin; /* NULL: /dev/null */
   int timeout_s;     /* 0: TIMEOUT_S */
+  bool err_closed;   /* stderr: a pipe nobody reads (as in `2>&1 | head`) */
 } opts;
 
 typedef struct result {
@@ -288,6 +289,11 @@ static result run_env(const char *const *argv, const opts *o, bool for_gt) {
   const char *in = o && o->stdin ? o->stdin : "/dev/null";
   int timeout = o && o->timeout_s ? o->timeout_s : TIMEOUT_S;
   char **env = environment(for_gt);
+  int closed[2] = {-1, -1};
+  if (o && o->err_closed) {
+    cr_assert_eq(pipe(closed), 0);
+    close(closed[0]);
+  }
   double t0 = now();
   fflush(NULL);
   pid_t pid = fork();
@@ -298,13 +304,15 @@ static result run_env(const char *const *argv, const opts *o, bool for_gt) {
     int fo = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     int fe = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (fi < 0 || fo < 0 || fe < 0 || chdir(cwd) != 0) _exit(125);
-    dup2(fi, 0), dup2(fo, 1), dup2(fe, 2);
+    dup2(fi, 0), dup2(fo, 1), dup2(closed[1] >= 0 ? closed[1] : fe, 2);
     close(fi), close(fo), close(fe);
+    if (closed[1] >= 0) close(closed[1]);
     signal(SIGPIPE, SIG_DFL);
     execvpe(argv[0], (char *const *)argv, env);
     _exit(errno == ENOENT ? 127 : 126);
   }
   free(env);
+  if (closed[1] >= 0) close(closed[1]);
   setpgid(pid, pid);
   result r = {0};
   for (;;) {
@@ -1222,4 +1230,19 @@ Test(attach_bugs, programs_exit_cleanly_every_time) {
   cr_expect_eq(bad, 0, "%d of %d runs under gt run went wrong; first: %s", bad,
                3 * runs, first);
   drop(&w3m), drop(&fwd), drop(&back);
+}
+
+/* Nobody reads gt run's stderr (`gt run -- prog 2>&1 | head`): gt run
+ * dies of SIGPIPE while it prints the first summary (tools/run.c,
+ * summaries()), before it removes that summary's file and its temporary
+ * directory, which stay in $TMPDIR. gt_run() checks that none is left. */
+Test(attach_bugs, no_temporary_directory_left_when_stderr_is_closed) {
+  NEED("w3m");
+  opts o = {.err_closed = true};
+  result gt = gt_run(NO_ARGS,
+                     ARGS("w3m", "-dump", GT_ATTACH_DATA_DIR "/page.html"), &o);
+  char b[64];
+  cr_log_info("gt run with its stderr closed: %s",
+              describe(gt.status, b, sizeof b));
+  drop(&gt);
 }
