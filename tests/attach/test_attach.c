@@ -992,7 +992,14 @@ Test(attach, threaded_parallel) {
 }
 
 /* Each object counted once, in its place: counts.c says how many of each
- * the summary must show. */
+ * the summary must show. Fails now: src/gc/attach.c's counted calls
+ * (at_malloc_uncollectable .. at_posix_memalign) call bdwgc at depth 0, so
+ * what libgc calls through the PLT inside them comes back and is counted
+ * again: GC_posix_memalign -> GC_memalign -> GC_malloc -> a thread-local
+ * free list refill (GC_generic_malloc_many, every object of the list
+ * counted). GC_memalign(16, n) tail-calls GC_malloc, which then makes a gt
+ * object too (tracked and bypassed), sited in the program where the call
+ * is a tail call and at at_memalign (attach.c) where it is not (Debug). */
 Test(attach_bugs, counts_are_exact) {
   char opt[PATH_MAX + 16];
   snprintf(opt, sizeof opt, "log.path=%s", path("counts.jsonl"));
@@ -1138,7 +1145,8 @@ Test(attach, summary_then_signal) {
 }
 
 /* "gt run: events in PATH" names the log wherever it is, also when the
- * configuration moved it. */
+ * configuration moved it. Fails now: tools/run.c prints the line only if
+ * the default path (gt-run.PROG.PID.jsonl) exists. */
 Test(attach_bugs, events_line_names_configured_log) {
   NEED("w3m");
   const char *log = path("elsewhere.jsonl");
@@ -1157,7 +1165,9 @@ Test(attach_bugs, events_line_names_configured_log) {
 
 /* A current directory where no file can be created: the log goes to
  * $TMPDIR. As root, directory modes do not stop us, so /proc stands in
- * for such a directory there. */
+ * for such a directory there. Fails now as root: tools/run.c's log_path()
+ * asks access(".", W_OK), which says yes to root, and gt refuses to attach
+ * ("not attached: log.path: cannot open"). */
 Test(attach_bugs, log_falls_back_when_cwd_unwritable) {
   NEED("w3m");
   const char *ro = path("read-only");
