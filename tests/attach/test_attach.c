@@ -96,10 +96,6 @@ static void teardown(void) {
 }
 
 TestSuite(attach, .init = setup, .fini = teardown, .timeout = 240);
-/* Defects found while writing these tests (src/gc/attach.c, tools/run.c):
- * these fail until they are fixed, then move to the attach suite. CMake
- * runs them as a test of their own, attach_known_bugs. */
-TestSuite(attach_bugs, .init = setup, .fini = teardown, .timeout = 240);
 
 /* dir/name (a fresh buffer each call, up to 16 live at once). */
 static const char *path(const char *fmt, ...)
@@ -242,10 +238,9 @@ static bool sanitized(void) {
 }
 
 /* The environment of every command: ours without GT_* (no stray
- * configuration) and without DEBUGINFOD_URLS (libdw, which resolves gt's
- * sites, would fetch debug information from there), HOME and TMPDIR in
- * the test's directory; for gt run in
- * a sanitizer build, the ASan runtime preloaded (see the top). */
+ * configuration), HOME and TMPDIR in the test's directory; for gt run in
+ * a sanitizer build, the ASan runtime preloaded (see the top).
+ * DEBUGINFOD_URLS stays as it is: gt must never use it. */
 static char **environment(bool for_gt) {
   size_t n = 0;
   while (environ[n])
@@ -255,7 +250,6 @@ static char **environment(bool for_gt) {
   for (size_t i = 0; i < n; i++) {
     const char *e = environ[i];
     if (strncmp(e, "GT_", 3) == 0 || strncmp(e, "HOME=", 5) == 0 ||
-        strncmp(e, "DEBUGINFOD_URLS=", 16) == 0 || /* no network */
         strncmp(e, "TMPDIR=", 7) == 0 ||
         (for_gt && sanitized() &&
          (strncmp(e, "LD_PRELOAD=", 11) == 0 ||
@@ -992,15 +986,11 @@ Test(attach, threaded_parallel) {
 }
 
 /* Each object counted once, in its place: counts.c says how many of each
- * the summary must show. Fails now: src/gc/attach.c's counted calls
- * (at_malloc_uncollectable .. at_posix_memalign) call bdwgc at depth 0, so
- * what libgc calls through the PLT inside them comes back and is counted
- * again: GC_posix_memalign -> GC_memalign -> GC_malloc -> a thread-local
- * free list refill (GC_generic_malloc_many, every object of the list
- * counted). GC_memalign(16, n) tail-calls GC_malloc, which then makes a gt
- * object too (tracked and bypassed), sited in the program where the call
- * is a tail call and at at_memalign (attach.c) where it is not (Debug). */
-Test(attach_bugs, counts_are_exact) {
+ * the summary must show. libgc calls its own entry points through the PLT
+ * (GC_posix_memalign -> GC_memalign -> GC_malloc -> a free-list refill by
+ * GC_generic_malloc_many): those inner calls must not be counted again
+ * nor become gt objects. */
+Test(attach, counts_are_exact) {
   char opt[PATH_MAX + 16];
   snprintf(opt, sizeof opt, "log.path=%s", path("counts.jsonl"));
   result gt = gt_run(ARGS("-o", opt), ARGS(GT_COUNTS_PATH), NULL);
@@ -1145,9 +1135,8 @@ Test(attach, summary_then_signal) {
 }
 
 /* "gt run: events in PATH" names the log wherever it is, also when the
- * configuration moved it. Fails now: tools/run.c prints the line only if
- * the default path (gt-run.PROG.PID.jsonl) exists. */
-Test(attach_bugs, events_line_names_configured_log) {
+ * configuration moved it away from gt run's default. */
+Test(attach, events_line_names_configured_log) {
   NEED("w3m");
   const char *log = path("elsewhere.jsonl");
   char opt[PATH_MAX + 16], got[PATH_MAX + 64];
@@ -1165,10 +1154,8 @@ Test(attach_bugs, events_line_names_configured_log) {
 
 /* A current directory where no file can be created: the log goes to
  * $TMPDIR. As root, directory modes do not stop us, so /proc stands in
- * for such a directory there. Fails now as root: tools/run.c's log_path()
- * asks access(".", W_OK), which says yes to root, and gt refuses to attach
- * ("not attached: log.path: cannot open"). */
-Test(attach_bugs, log_falls_back_when_cwd_unwritable) {
+ * for such a directory there (access(2) would say yes to root). */
+Test(attach, log_falls_back_when_cwd_unwritable) {
   NEED("w3m");
   const char *ro = path("read-only");
   make_dir(ro);
@@ -1188,14 +1175,11 @@ Test(attach_bugs, log_falls_back_when_cwd_unwritable) {
 }
 
 /* w3m and mmv under gt run, many times: every run must end as it does
- * plainly. Some die of SIGSEGV at exit (about 1 in 20 here): while the main
- * thread is in exit() (gt's at_exit: gt_shutdown, in gt__collect or
- * joining the worker), gt's worker resolves a site with libdw
- * (src/worker/symbols.c: dwfl_module_addrinfo -> dwfl_module_getsymtab ->
- * dwfl_standard_find_debuginfo), whose first lookup starts libdebuginfod's
- * client (debuginfod_begin -> curl_global_init -> libssh2_init ->
- * OPENSSL_init_crypto), and OpenSSL crashes in OPENSSL_LH_insert. The
- * program's last stdout buffer is lost and its status is 139. */
+ * plainly. gt's worker may still be resolving sites while the main thread
+ * is in exit() tearing the program's libraries down: once (libdw's
+ * debuginfod client starting libcurl and OpenSSL after OpenSSL's atexit
+ * clean-up) that crashed about 1 run in 20 with SIGSEGV, the last stdout
+ * buffer lost. */
 static bool same_as(const result *r, const result *plain) {
   return r->status == plain->status && r->out_n == plain->out_n &&
          memcmp(r->out, plain->out, r->out_n) == 0;
@@ -1203,7 +1187,7 @@ static bool same_as(const result *r, const result *plain) {
 
 #define MMV_BACK "mmv", "-v", "img-*-*.jpeg", "photo_#2_#1.JPG"
 
-Test(attach_bugs, programs_exit_cleanly_every_time) {
+Test(attach, programs_exit_cleanly_every_time) {
   NEED("w3m");
   NEED("mmv");
   const char *page = doc_page();
@@ -1249,7 +1233,7 @@ Test(attach_bugs, programs_exit_cleanly_every_time) {
  * dies of SIGPIPE while it prints the first summary (tools/run.c,
  * summaries()), before it removes that summary's file and its temporary
  * directory, which stay in $TMPDIR. gt_run() checks that none is left. */
-Test(attach_bugs, no_temporary_directory_left_when_stderr_is_closed) {
+Test(attach, no_temporary_directory_left_when_stderr_is_closed) {
   NEED("w3m");
   opts o = {.err_closed = true};
   result gt = gt_run(NO_ARGS,
