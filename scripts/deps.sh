@@ -21,5 +21,6 @@ GT_BUILD_PACKAGES=(cmake make gcc pkg-config libgc-dev libcurl4-openssl-dev
   libmbedtls-dev libjansson-dev libinih-dev libcriterion-dev libunwind-dev
   libdw-dev)
 GT_TEST_PACKAGES=(python3 python3-aiosmtpd openssl ca-certificates
-  prometheus-alertmanager clang libclang-rt-14-dev valgrind)
+  prometheus-alertmanager clang libclang-rt-14-dev valgrind
+  w3m mmv chase debfoster)
 GT_BENCH_PACKAGES=(gnuplot-nox jq)

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,12 +144,23 @@ static const char *attach_lib(char *buf, size_t n) {
   return buf;
 }
 
+/* Can a file be made in dir? (access() says yes to root everywhere.) */
+static bool writable(const char *dir) {
+  char probe[PATH_MAX + 16];
+  snprintf(probe, sizeof probe, "%s/.gt-run.XXXXXX", dir);
+  int fd = mkstemp(probe);
+  if (fd < 0) return false;
+  close(fd);
+  unlink(probe);
+  return true;
+}
+
 /* The log goes to the current directory, like heaptrack's, or to $TMPDIR
- * if that cannot be written; absolute, since the program may chdir. */
+ * if no file can be made there; absolute, since the program may chdir. */
 static void log_path(char *buf, size_t n, const char *prog, pid_t pid) {
   char dir[PATH_MAX];
   const char *tmp = getenv("TMPDIR");
-  if (access(".", W_OK) != 0 || !getcwd(dir, sizeof dir))
+  if (!getcwd(dir, sizeof dir) || !writable(dir))
     snprintf(dir, sizeof dir, "%s", tmp && *tmp ? tmp : "/tmp");
   const char *base = strrchr(prog, '/');
   snprintf(buf, n, "%s/gt-run.%s.%d.jsonl", dir, base ? base + 1 : prog,
@@ -186,11 +198,11 @@ static int by_name(const struct dirent **x, const struct dirent **y) {
   return strverscmp((*x)->d_name, (*y)->d_name);
 }
 
-/* Each attached process's summary, then the directory is removed. */
-static void summaries(const char *dir, bool print, const char *log) {
+/* Each attached process's summary (which names its events' file), then
+ * the directory is removed. */
+static void summaries(const char *dir, bool print) {
   struct dirent **names;
   int n = scandir(dir, &names, NULL, by_name);
-  int shown = 0;
   for (int i = 0; i < n; i++) {
     char path[PATH_MAX + 256];
     snprintf(path, sizeof path, "%s/%s", dir, names[i]->d_name);
@@ -200,14 +212,11 @@ static void summaries(const char *dir, bool print, const char *log) {
     if (f) {
       fclose(f);
       unlink(path);
-      shown++;
     }
     free(names[i]);
   }
   if (n >= 0) free(names);
   rmdir(dir);
-  if (print && shown && access(log, F_OK) == 0)
-    fprintf(stderr, "gt run: events in %s\n", log);
 }
 
 /* The program's status as ours: its code, or its signal raised again. */
@@ -238,10 +247,12 @@ int gt_run(int argc, char **argv) {
   /* Like a shell's foreground job: the terminal's signals are for it. */
   signal(SIGINT, SIG_IGN);
   signal(SIGQUIT, SIG_IGN);
+  /* A closed stderr (`gt run -- prog 2>&1 | head`) must not stop the
+   * clean-up after the summaries. */
+  signal(SIGPIPE, SIG_IGN);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
     ;
-  log_path(log, sizeof log, a.argv[0], pid);
-  summaries(dir, !a.quiet, log);
+  summaries(dir, !a.quiet);
   return pass_status(status);
 }

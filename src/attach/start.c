@@ -6,6 +6,7 @@
  *   GT_RUN_CONFIG    an INI file (-c), as gt_options_load_file
  *   GT_RUN_OPTIONS   key=value lines (-o), as gt_options_set
  *   GT_RUN_SUMMARY   a directory for the summary (summary.c) */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,21 @@ static int each_line(gt_options *o, const char *var, set_fn *set) {
   return rc;
 }
 
+/* Where the events go, for the summary: log.path if a log backend is
+ * configured (the configuration as gt_init will build it). */
+static void note_log(const gt_options *o) {
+  gt_config c;
+  if (gt__options_build(o, &c) != GT_OK) return;
+  bool has_log = false;
+  char list[256];
+  snprintf(list, sizeof list, "%s", c.backend ? c.backend : "");
+  for (char *save, *t = strtok_r(list, ", ", &save); t && !has_log;
+       t = strtok_r(NULL, ", ", &save))
+    has_log = strcmp(t, "log") == 0;
+  gt__attach_summary_log(has_log ? gt__config_get(&c, "log.path") : NULL);
+  gt__config_free(&c);
+}
+
 static int start(void) {
   gt_options *o = gt_options_new();
   if (!o) return GT_ENOMEM;
@@ -48,6 +64,7 @@ static int start(void) {
   int rc = each_line(o, "GT_RUN_DEFAULTS", set_default);
   if (!rc && file && *file) rc = gt_options_load_file(o, file);
   if (!rc) rc = each_line(o, "GT_RUN_OPTIONS", gt_options_set);
+  if (!rc) note_log(o);
   if (!rc) rc = gt_init(o);
   gt_options_free(o);
   if (rc)

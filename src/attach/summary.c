@@ -144,6 +144,20 @@ static void totals(FILE *f) {
   fprintf(f, "\n");
 }
 
+static char events[4096]; /* absolute, or empty */
+
+void gt__attach_summary_log(const char *path) {
+  events[0] = '\0';
+  if (!path || !*path || strcmp(path, "-") == 0) return;
+  if (path[0] == '/') {
+    snprintf(events, sizeof events, "%s", path);
+  } else { /* relative to where the program started; it may chdir */
+    char cwd[2048];
+    if (getcwd(cwd, sizeof cwd))
+      snprintf(events, sizeof events, "%s/%s", cwd, path);
+  }
+}
+
 static FILE *open_summary(void) {
   const char *dir = getenv("GT_RUN_SUMMARY");
   if (!dir || !*dir) return stderr;
@@ -172,5 +186,7 @@ void gt__attach_summary(void) {
     drop(rows, k);
   }
   free(rows);
+  if (events[0] && access(events, F_OK) == 0)
+    fprintf(f, "gt run: events in %s\n", events);
   if (f != stderr) fclose(f);
 }

@@ -9,4 +9,8 @@
  * sites. At exit, after gt_shutdown. */
 GT_HIDDEN void gt__attach_summary(void);
 
+/* The events' file (log.path of a log backend; not stderr), named in the
+ * summary's last line. Set before gt_init; NULL: none. */
+GT_HIDDEN void gt__attach_summary_log(const char *path);
+
 #endif

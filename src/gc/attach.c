@@ -153,40 +153,57 @@ static void *at_realloc(const void *ra, void *p, size_t n) {
 
 /* ---- objects gt counts only --------------------------------------------- */
 
-static void bypassed(uint64_t n) {
-  if (!depth) gt__alloc_count_bypassed(n);
+/* Counts n objects made by the program (not by gt or libgc) and raises
+ * the depth for the call to bdwgc, whose own PLT calls (GC_memalign ->
+ * GC_malloc -> a free-list refill) must not be counted again; returns the
+ * depth to restore. */
+static int counted(uint64_t n) {
+  int d = depth;
+  if (!d && n) gt__alloc_count_bypassed(n);
+  depth = d + 1;
+  return d;
 }
 
 static void *at_malloc_uncollectable(size_t n) {
-  bypassed(1);
-  return REAL(malloc_uncollectable)(n);
+  int d = counted(1);
+  void *p = REAL(malloc_uncollectable)(n);
+  depth = d;
+  return p;
 }
 
 static void *at_malloc_atomic_uncollectable(size_t n) {
-  bypassed(1);
-  return REAL(malloc_atomic_uncollectable)(n);
+  int d = counted(1);
+  void *p = REAL(malloc_atomic_uncollectable)(n);
+  depth = d;
+  return p;
 }
 
 static void *at_memalign(size_t a, size_t n) {
-  bypassed(1);
-  return REAL(memalign)(a, n);
+  int d = counted(1);
+  void *p = REAL(memalign)(a, n);
+  depth = d;
+  return p;
 }
 
 static int at_posix_memalign(void **pp, size_t a, size_t n) {
-  bypassed(1);
-  return REAL(posix_memalign)(pp, a, n);
+  int d = counted(1);
+  int rc = REAL(posix_memalign)(pp, a, n);
+  depth = d;
+  return rc;
 }
 
 /* A refill of another kind's free list: its objects are handed out by
  * the program's inline code, never seen again, so they are counted here.
  * gt's own refills (tlcache.c) come at depth > 0. */
 static void at_generic_malloc_many(size_t n, int k, void **r) {
+  int d = counted(0);
   REAL(generic_malloc_many)(n, k, r);
-  if (depth || gt__is_gt_kind(k)) return;
+  depth = d;
+  if (d || gt__is_gt_kind(k)) return;
   uint64_t c = 0;
   for (void *p = *r; p && c <= GT_HBLK; p = *(void **)p)
     c++;
-  bypassed(c);
+  gt__alloc_count_bypassed(c);
 }
 
 /* ---- the table ---------------------------------------------------------- */
