@@ -1,6 +1,5 @@
 /* The "sms" backend: Infobip SMS API, v3 (/sms/3/messages, default) or v2
  * (/sms/2/text/advanced). */
-#include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,56 +34,6 @@ static void sms_close(void *p) {
   free(s);
 }
 
-/* "+41 79 302 67 27" -> "41793026727". Accepts one leading '+' and the
- * separators people write (space, '-', '.', '(', ')'). */
-static int parse_number(const char *in, size_t n, char **out) {
-  char digits[32];
-  size_t d = 0;
-  for (size_t i = 0; i < n; i++) {
-    char c = in[i];
-    if (isdigit((unsigned char)c)) {
-      if (d + 1 >= sizeof digits) return -1;
-      digits[d++] = c;
-    } else if (c == '+' && d == 0) {
-      for (size_t j = 0; j < i; j++)
-        if (in[j] != ' ') return -1;
-    } else if (c != ' ' && c != '-' && c != '.' && c != '(' && c != ')') {
-      return -1;
-    }
-  }
-  digits[d] = '\0';
-  if (d < 8 || d > 15 || digits[0] == '0') return -1;
-  return (*out = strdup(digits)) ? 0 : -2;
-}
-
-static int parse_to(sms_state *s, const char *list) {
-  if (!list)
-    return gt__fail(GT_EINVAL, "sms.to: required (comma-separated phone "
-                               "numbers in international format)");
-  size_t cap = 1;
-  for (const char *p = list; *p; p++)
-    cap += *p == ',';
-  if (!(s->to = calloc(cap, sizeof *s->to)))
-    return gt__fail(GT_ENOMEM, "sms.to: out of memory");
-  for (const char *p = list;;) {
-    const char *e = strchr(p, ',');
-    size_t n = e ? (size_t)(e - p) : strlen(p);
-    size_t item = s->nto + 1;
-    int rc = parse_number(p, n, &s->to[s->nto]);
-    if (rc == -2) return gt__fail(GT_ENOMEM, "sms.to: out of memory");
-    if (rc < 0)
-      return gt__fail(GT_EINVAL,
-                      "sms.to: number %zu is not a phone number in "
-                      "international format (8 to 15 digits with country "
-                      "code, e.g. +41 79 302 67 27)",
-                      item);
-    s->nto++;
-    if (!e) break;
-    p = e + 1;
-  }
-  return 0;
-}
-
 static int sms_open(const gt_config *cfg, void **state) {
   *state = NULL;
   sms_state *s = calloc(1, sizeof *s);
@@ -111,7 +60,9 @@ static int sms_open(const gt_config *cfg, void **state) {
       goto fail;
     }
   if ((rc = gt__sms_check_from(from)) < 0) goto fail;
-  if ((rc = parse_to(s, gt__config_get(cfg, "sms.to"))) < 0) goto fail;
+  if ((rc = gt__sms_parse_to(gt__config_get(cfg, "sms.to"), "",
+                             "+41 79 302 67 27", &s->to, &s->nto)) < 0)
+    goto fail;
   const char *path = s->api == 2 ? "/sms/2/text/advanced" : "/sms/3/messages";
   size_t n = strlen(base) + strlen(path) + 1;
   char *auth = malloc(strlen(key) + 5);

@@ -1,6 +1,8 @@
-/* SMS segment counting (GSM 03.38 / UCS-2) and fitting. */
+/* SMS rules every provider shares: segment counting (GSM 03.38 / UCS-2)
+ * and fitting, what a sender may be, and the destinations in sms.to. */
 #include "backends/sms_text.h"
 
+#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -259,4 +261,59 @@ int gt__sms_check_from(const char *from) {
                     "phones drop; " FROM_RULE,
                     from);
   return 0;
+}
+
+/* ---- destinations -------------------------------------------------------- */
+
+/* One number of the list: -1 if it is none, -2 when out of memory. */
+static int parse_number(const char *in, size_t n, const char *prefix,
+                        char **out) {
+  char digits[32];
+  size_t d = 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = in[i];
+    if (isdigit((unsigned char)c)) {
+      if (d + 1 >= sizeof digits) return -1;
+      digits[d++] = c;
+    } else if (c == '+' && d == 0) {
+      for (size_t j = 0; j < i; j++)
+        if (in[j] != ' ') return -1;
+    } else if (c != ' ' && c != '-' && c != '.' && c != '(' && c != ')') {
+      return -1;
+    }
+  }
+  digits[d] = '\0';
+  if (d < 8 || d > 15 || digits[0] == '0') return -1;
+  size_t len = strlen(prefix) + d + 1;
+  if (!(*out = malloc(len))) return -2;
+  snprintf(*out, len, "%s%s", prefix, digits);
+  return 0;
+}
+
+int gt__sms_parse_to(const char *list, const char *prefix, const char *example,
+                     char ***to, size_t *n) {
+  *to = NULL, *n = 0;
+  if (!list)
+    return gt__fail(GT_EINVAL, "sms.to: required (comma-separated phone "
+                               "numbers in international format)");
+  size_t cap = 1;
+  for (const char *p = list; *p; p++)
+    cap += *p == ',';
+  if (!(*to = calloc(cap, sizeof **to)))
+    return gt__fail(GT_ENOMEM, "sms.to: out of memory");
+  for (const char *p = list;;) {
+    const char *e = strchr(p, ',');
+    size_t len = e ? (size_t)(e - p) : strlen(p);
+    int rc = parse_number(p, len, prefix, &(*to)[*n]);
+    if (rc == -2) return gt__fail(GT_ENOMEM, "sms.to: out of memory");
+    if (rc < 0)
+      return gt__fail(GT_EINVAL,
+                      "sms.to: number %zu is not a phone number in "
+                      "international format (8 to 15 digits with country "
+                      "code, e.g. %s)",
+                      *n + 1, example);
+    (*n)++;
+    if (!e) return 0;
+    p = e + 1;
+  }
 }

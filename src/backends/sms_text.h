@@ -32,6 +32,15 @@ GT_HIDDEN char *gt__sms_fit(const char *text, size_t max_segments);
  * naming sms.from. Every SMS provider's open() calls it. */
 GT_HIDDEN int gt__sms_check_from(const char *from);
 
+/* Parses sms.to, comma-separated phone numbers in international format
+ * ("+41 79 302 67 27": one leading '+', the separators people write),
+ * into a malloc'd array of *n strings of 8 to 15 digits, each prefixed
+ * with prefix ("" for Infobip, "+" for E.164). 0, or a gt__fail naming
+ * sms.to (example: a number to show in the message). On failure the
+ * strings made so far are in *to and *n for the caller to free. */
+GT_HIDDEN int gt__sms_parse_to(const char *list, const char *prefix,
+                               const char *example, char ***to, size_t *n);
+
 /* The keys every SMS provider reads; sms.provider picks one of them. */
 #define GT_SMS_DEFAULT_FROM "GarbageText"
 #define GT_SMS_KEYS                                                            \

@@ -3,7 +3,6 @@
  * destination (Twilio takes one To per message), HTTP Basic auth. It owns
  * the Twilio keys and the reading of Twilio's replies; transport, TLS and
  * the scrubbing of secrets are http.h's. */
-#include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,57 +59,6 @@ static int check_sid(const char *key, const char *v, const char *prefix,
             : gt__fail(GT_EINVAL,
                        "%s: must be %s followed by 32 hexadecimal digits", key,
                        prefix);
-}
-
-/* "+1 (415) 555-0100" -> "+14155550100" (E.164, as Twilio wants To). One
- * leading '+' and the separators people write are accepted; 8 to 15
- * digits, not starting with 0. -1 if it is no such number, -2 when out of
- * memory. */
-static int parse_number(const char *in, size_t n, char **out) {
-  char digits[32] = "+";
-  size_t d = 1;
-  for (size_t i = 0; i < n; i++) {
-    char c = in[i];
-    if (isdigit((unsigned char)c)) {
-      if (d + 1 >= sizeof digits) return -1;
-      digits[d++] = c;
-    } else if (c == '+' && d == 1) {
-      for (size_t j = 0; j < i; j++)
-        if (in[j] != ' ') return -1;
-    } else if (c != ' ' && c != '-' && c != '.' && c != '(' && c != ')') {
-      return -1;
-    }
-  }
-  digits[d] = '\0';
-  if (d - 1 < 8 || d - 1 > 15 || digits[1] == '0') return -1;
-  return (*out = strdup(digits)) ? 0 : -2;
-}
-
-static int parse_to(tw_state *s, const char *list) {
-  if (!list)
-    return gt__fail(GT_EINVAL, "sms.to: required (comma-separated phone "
-                               "numbers in international format)");
-  size_t cap = 1;
-  for (const char *p = list; *p; p++)
-    cap += *p == ',';
-  if (!(s->to = calloc(cap, sizeof *s->to)))
-    return gt__fail(GT_ENOMEM, "sms.to: out of memory");
-  for (const char *p = list;;) {
-    const char *e = strchr(p, ',');
-    size_t n = e ? (size_t)(e - p) : strlen(p);
-    int rc = parse_number(p, n, &s->to[s->nto]);
-    if (rc == -2) return gt__fail(GT_ENOMEM, "sms.to: out of memory");
-    if (rc < 0)
-      return gt__fail(GT_EINVAL,
-                      "sms.to: number %zu is not a phone number in "
-                      "international format (8 to 15 digits with country "
-                      "code, e.g. +1 415 555 0100)",
-                      s->nto + 1);
-    s->nto++;
-    if (!e) break;
-    p = e + 1;
-  }
-  return 0;
 }
 
 /* From, once it passes the rule every provider shares
@@ -205,7 +153,8 @@ static int tw_open(const gt_config *cfg, void **state) {
       (rc = gt__config_u64(cfg, "sms.max_segments", 1, 1, 10,
                            &s->max_segments)) < 0 ||
       (rc = parse_sender(s, cfg)) < 0 ||
-      (rc = parse_to(s, gt__config_get(cfg, "sms.to"))) < 0 ||
+      (rc = gt__sms_parse_to(gt__config_get(cfg, "sms.to"), "+",
+                             "+1 415 555 0100", &s->to, &s->nto)) < 0 ||
       (rc = open_http(s, cfg, key_sid ? key_sid : sid, key)) < 0 ||
       (rc = make_url(s, cfg, sid)) < 0) {
     tw_close(s);
