@@ -109,21 +109,34 @@ static void *collector(void *arg) {
   return NULL;
 }
 
-/* After the races: every object dropped is reported exactly once. */
+/* After the races: every object dropped is reported exactly once, or is
+ * still reachable at gt_shutdown's walk. bdwgc may pin a dead object
+ * conservatively (libgc's last_addr keeps one per heap growth, and an
+ * ASan build grows the heap here), so a few may be live; never lost. */
+static bool shut_down; /* by the case itself */
+
 static void race_settle(void) {
-  tt_step("final gt_flush and gt_collect");
+  tt_step("final gt_flush, gt_collect and gt_shutdown");
   CHECK(gt_flush(5000) == 0, "final gt_flush failed");
   tt_collect_settle(4);
+  CHECK(gt_shutdown(5000) == 0, "final gt_shutdown failed");
+  shut_down = true;
   gt_name_stats n = tt_name(RACE_NAME);
+  gt_stats st;
+  gt_get_stats(&st);
   uint64_t alloc = atomic_load(&race_allocated);
-  if (!CHECK_EQ(n.collected, alloc,
-                "objects reported (name " RACE_NAME ") after the races")) {
+  if (!CHECK(n.collected + st.live == alloc && st.live <= 2,
+             "objects of " RACE_NAME " after the races: %llu allocated, "
+             "%llu reported + %llu live at gt_shutdown",
+             (unsigned long long)alloc, (unsigned long long)n.collected,
+             (unsigned long long)st.live)) {
     tt_print_stats("after the races");
     tt_note_heap_growth();
   }
-  printf("%llu objects, %llu flushes, %d init/shutdown cycles\n",
-         (unsigned long long)alloc, (unsigned long long)atomic_load(&flushes),
-         RACE_CYCLES);
+  printf("%llu objects (%llu live at the end), %llu flushes, %d init/shutdown "
+         "cycles\n",
+         (unsigned long long)alloc, (unsigned long long)st.live,
+         (unsigned long long)atomic_load(&flushes), RACE_CYCLES);
 }
 
 static void race(void) {
@@ -327,6 +340,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   tt_step("shutdown");
-  CHECK(gt_shutdown(5000) == 0, "gt_shutdown: %s", gt_last_error());
+  if (!shut_down)
+    CHECK(gt_shutdown(5000) == 0, "gt_shutdown: %s", gt_last_error());
   return tt_finish(c);
 }
