@@ -156,7 +156,7 @@ static int start(const gt_options *opts) {
     return rc;
   }
   bool spool_ok = false;
-  if ((rc = gt__alloc_setup(cfg)) ||
+  if ((rc = gt__profile_check(cfg)) || (rc = gt__alloc_setup(cfg)) ||
       (rc = gt__emit_open(cfg->queue_capacity)) ||
       (rc = prepare_spool(cfg, &spool_ok)) || (rc = open_sinks(cfg, spool_ok)))
     goto fail;

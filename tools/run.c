@@ -18,6 +18,7 @@
 #include "config.h"
 #include "options.h"
 #include "run.h"
+#include "worker/profile.h"
 
 #ifndef GT_ATTACH_DIR
 #define GT_ATTACH_DIR "/usr/local/lib/gt"
@@ -124,7 +125,10 @@ static int check(const run_args *a, const char *defs) {
     rc = gt_options_set(o, l, eq + 1);
   }
   gt_config cfg;
-  if (!rc && !(rc = gt__options_build(o, &cfg))) gt__config_free(&cfg);
+  if (!rc && !(rc = gt__options_build(o, &cfg))) {
+    rc = gt__profile_check(&cfg);
+    gt__config_free(&cfg);
+  }
   gt_options_free(o);
   if (rc) fprintf(stderr, "gt run: %s\n", gt_last_error());
   return rc ? GT_RUN_USAGE : 0;
@@ -224,18 +228,9 @@ static int by_name(const struct dirent **x, const struct dirent **y) {
   return strverscmp((*x)->d_name, (*y)->d_name);
 }
 
-/* Where the process whose summary is `name` ("<pid>.txt") wrote its
- * profile, if it did (gt run's default path). */
-static void profile_line(const char *prog, const char *name) {
-  char pid[16], path[PATH_MAX + 64];
-  snprintf(pid, sizeof pid, "%.*s", (int)strcspn(name, "."), name);
-  out_path(path, sizeof path, prog, pid, ".pb.gz");
-  if (access(path, F_OK) == 0) fprintf(stderr, "gt run: profile in %s\n", path);
-}
-
-/* Each attached process's summary (and profile), then the directory is
- * removed. */
-static void summaries(const char *dir, bool print, const char *prog) {
+/* Each attached process's summary (which names its profile and its
+ * events' file), then the directory is removed. */
+static void summaries(const char *dir, bool print) {
   struct dirent **names;
   int n = scandir(dir, &names, NULL, by_name);
   for (int i = 0; i < n; i++) {
@@ -247,7 +242,6 @@ static void summaries(const char *dir, bool print, const char *prog) {
     if (f) {
       fclose(f);
       unlink(path);
-      if (print) profile_line(prog, names[i]->d_name);
     }
     free(names[i]);
   }
@@ -291,6 +285,6 @@ int gt_run(int argc, char **argv) {
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
     ;
-  summaries(dir, !a.quiet, a.argv[0]);
+  summaries(dir, !a.quiet);
   return pass_status(status);
 }

@@ -4,7 +4,8 @@
  * its locations the site's call stack (leaf first, as gt keeps it and
  * pprof wants it) or, for a gt_malloc site, one Location of its own whose
  * function is the object's name at the site's file:line. Mappings are the
- * executable segments of /proc/self/maps, the executable's first.
+ * executable segments of /proc/self/maps, the executable's first, each
+ * with its file's GNU build id (pprof and symbolizers match files by it).
  *
  * Every array is sized up front from a first pass over the sites, so
  * nothing moves once a message points into it; strings, functions and
@@ -171,8 +172,10 @@ static uint64_t function(builder *b, const char *name, const char *file) {
   return f->id;
 }
 
-/* Gives m an id, and its build id once a frame in it has one. */
+/* Gives m an id and its file's build id: the frame's, or (the executable
+ * of gt_malloc sites has no frame) that of the module at its start. */
 static map_rec *use_mapping(builder *b, map_rec *m, const gt_frame *f) {
+  if (!f || !f->build_id) f = gt__symbolize(m->start + 1, false);
   if (!m->m.id) {
     m->m = (Gt__Pprof__Mapping)GT__PPROF__MAPPING__INIT;
     m->m.id = ++b->nmapped;

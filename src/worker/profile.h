@@ -6,6 +6,11 @@
 
 #include "config.h"
 
+/* gt_init (and gt run, before it starts the program): GT_EINVAL, saying
+ * why, when gt.profile is a path no profile could be written to (its
+ * directory missing or not writable, a directory itself, an unknown '%'
+ * escape). */
+GT_HIDDEN int gt__profile_check(const gt_config *cfg);
 /* gt_init, once it succeeds: gt.profile (unset or empty: no profile),
  * gt.profile_on_collect, and the start of the profiles' duration. */
 GT_HIDDEN void gt__profile_start(const gt_config *cfg);
@@ -16,6 +21,9 @@ GT_HIDDEN void gt__profile_collected(void);
  * ones included): the last profile; then none until the next start. A
  * failure is a warning. */
 GT_HIDDEN void gt__profile_stop(void);
+/* The file the last profile went to, in buf; false when none was written
+ * since gt_init (gt run's summary names it). */
+GT_HIDDEN bool gt__profile_written(char *buf, size_t n);
 /* A forked child writes no profile until its own gt_init. */
 GT_HIDDEN void gt__profile_fork(enum gt_fork_phase phase);
 

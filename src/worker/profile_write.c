@@ -6,7 +6,10 @@
  * profile of the next gt_collect) never sees half of one. Not fsync'd: a
  * profile is a report for a person, not data to keep through a power cut.
  * One lock serialises writers (concurrent gt_collect calls, gt_shutdown)
- * and guards the settings. */
+ * and guards the settings. A path no profile could go to fails gt_init
+ * (gt__profile_check); a write that fails later is a warning. Profiles
+ * are written by the thread calling gt_collect or gt_shutdown, never in
+ * the collector's context (they allocate, lock and write files). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -22,7 +25,8 @@
 #include "worker/profile.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static char *path; /* NULL: no profile */
+static char *path;             /* NULL: no profile */
+static char written[PATH_MAX]; /* the last profile written, or "" */
 static bool on_collect;
 static int64_t start_ns;
 static uint64_t period;
@@ -43,7 +47,8 @@ static char *absolute(const char *value) {
   return out;
 }
 
-/* "%p": this process's id; "%%": "%". False when it does not fit. */
+/* "%p": this process's id; "%%": "%". False when it does not fit. Any
+ * other '%' was refused by gt__profile_check. */
 static bool expand(const char *tmpl, char *out, size_t n) {
   size_t o = 0;
   for (const char *p = tmpl; *p; p++) {
@@ -61,23 +66,48 @@ static bool expand(const char *tmpl, char *out, size_t n) {
   return true;
 }
 
-/* Warns now if the directory cannot take the profile, rather than at
- * exit when nothing can be done about it. */
-static void check_dir(const char *p) {
-  char dir[PATH_MAX];
-  if (!expand(p, dir, sizeof dir)) {
-    gt__warn("gt.profile: %s: the path is too long", p);
-    return;
+/* The '%' escape gt does not expand, or NULL. */
+static const char *bad_escape(const char *tmpl) {
+  for (const char *p = tmpl; (p = strchr(p, '%')); p += 2)
+    if (p[1] != 'p' && p[1] != '%') return p;
+  return NULL;
+}
+
+/* Why no profile could go to the absolute path p, or NULL. The directory
+ * is checked now, at gt_init, rather than at exit, when nothing can be
+ * done about it; what goes wrong later is a warning. */
+static const char *unusable(const char *p, char *why, size_t n) {
+  char file[PATH_MAX], dir[PATH_MAX];
+  if (!expand(p, file, sizeof file)) return "the path is too long";
+  snprintf(dir, sizeof dir, "%s", file);
+  char *slash = strrchr(dir, '/');    /* p is absolute: there is one */
+  slash[slash == dir ? 1 : 0] = '\0'; /* "/x" is in "/" */
+  struct stat st;
+  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+      access(dir, W_OK | X_OK) != 0) {
+    snprintf(why, n, "cannot write in %s: %s", dir,
+             strerror(errno ? errno : ENOTDIR));
+    return why;
   }
-  char *slash = strrchr(dir, '/');
-  if (!slash)
-    snprintf(dir, sizeof dir, "."); /* getcwd failed: relative */
-  else
-    slash[slash == dir ? 1 : 0] = '\0'; /* "/x" is in "/" */
-  if (access(dir, W_OK | X_OK) != 0)
-    gt__warn("gt.profile: cannot write in %s (%s); no profile will be "
-             "written there",
-             dir, strerror(errno));
+  if (stat(file, &st) == 0 && S_ISDIR(st.st_mode)) return "it is a directory";
+  return NULL;
+}
+
+int gt__profile_check(const gt_config *cfg) {
+  const char *v = cfg->profile, *esc;
+  if (!v || !*v) return 0;
+  if ((esc = bad_escape(v)))
+    return gt__fail(GT_EINVAL,
+                    "gt.profile: '%s': unknown escape '%%%.1s' (only %%p, the "
+                    "process id, and %%%% are expanded)",
+                    v, esc + 1);
+  char *abs = absolute(v), why[PATH_MAX + 128];
+  if (!abs) return gt__fail(GT_ENOMEM, "out of memory");
+  errno = 0;
+  const char *bad = unusable(abs, why, sizeof why);
+  int rc = bad ? gt__fail(GT_EINVAL, "gt.profile: '%s': %s", v, bad) : 0;
+  free(abs);
+  return rc;
 }
 
 /* buf gzipped into a temporary file beside target (mode 0644), renamed
@@ -125,7 +155,10 @@ static void write_profile(bool final) {
   }
   int err = write_gzip(target, buf, len);
   free(buf);
-  if (err) gt__warn("gt.profile: cannot write %s: %s", target, strerror(err));
+  if (err)
+    gt__warn("gt.profile: cannot write %s: %s", target, strerror(err));
+  else
+    snprintf(written, sizeof written, "%s", target);
 }
 
 void gt__profile_start(const gt_config *cfg) {
@@ -135,9 +168,8 @@ void gt__profile_start(const gt_config *cfg) {
   if (cfg->profile && *cfg->profile) {
     if (!(path = absolute(cfg->profile)))
       gt__warn("gt.profile: out of memory; no profile will be written");
-    else
-      check_dir(path);
   }
+  written[0] = '\0';
   on_collect = cfg->profile_on_collect;
   period = cfg->alloc_sample_every;
   start_ns = monotonic_ns();
@@ -158,6 +190,13 @@ void gt__profile_stop(void) {
   pthread_mutex_unlock(&lock);
 }
 
+bool gt__profile_written(char *buf, size_t n) {
+  pthread_mutex_lock(&lock);
+  snprintf(buf, n, "%s", written);
+  pthread_mutex_unlock(&lock);
+  return buf[0] != '\0';
+}
+
 void gt__profile_fork(enum gt_fork_phase phase) {
   if (phase == GT_FORK_PREPARE) {
     pthread_mutex_lock(&lock);
@@ -166,6 +205,7 @@ void gt__profile_fork(enum gt_fork_phase phase) {
   if (phase == GT_FORK_CHILD) {
     free(path);
     path = NULL;
+    written[0] = '\0';
   }
   pthread_mutex_unlock(&lock);
 }

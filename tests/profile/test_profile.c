@@ -5,6 +5,8 @@
  * file:line, stack sites their frames. pprof itself reads them in
  * pprof_check.sh. Each test runs in its own process. */
 #include <dirent.h>
+#include <elf.h>
+#include <link.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <zlib.h>
@@ -347,23 +349,144 @@ Test(profile, written_atomically_with_the_pid_in_its_name, .fini = remove_dir) {
   gt__pprof__profile__free_unpacked(read_profile(want), NULL);
 }
 
-/* A profile that cannot be written is a warning, never a failure. */
-Test(profile, a_failure_warns_and_shutdown_succeeds, .fini = remove_dir) {
-  const char *kv[] = {"gt.profile", "/nonexistent-gt-dir/p.pb.gz", NULL};
+/* gt_init with gt.profile = value: its error code, the message in msg. */
+static int init_with_profile(const char *value, char *msg, size_t n) {
+  GC_INIT();
+  gt_options *o = gt_options_new();
+  gt_options_set(o, "log.path", "-");
+  gt_options_set(o, "gt.spool_dir", dir);
+  cr_assert_eq(gt_options_set(o, "gt.profile", value), 0);
+  int rc = gt_init(o);
+  gt_options_free(o);
+  snprintf(msg, n, "%s", rc ? gt_last_error() : "");
+  if (!rc) gt_shutdown(1000);
+  return rc;
+}
+
+/* A path no profile could be written to fails gt_init, saying why: not
+ * at exit, when nothing can be done about it. */
+Test(profile, a_bad_path_fails_gt_init, .fini = remove_dir) {
+  snprintf(dir, sizeof dir, "/tmp/gt-profile-XXXXXX");
+  cr_assert_not_null(mkdtemp(dir));
+  char msg[1024], p[256];
+  cr_assert_eq(
+      init_with_profile("/nonexistent-gt-dir/p.pb.gz", msg, sizeof msg),
+      GT_EINVAL);
+  cr_assert_str_eq(msg, "gt.profile: '/nonexistent-gt-dir/p.pb.gz': cannot "
+                        "write in /nonexistent-gt-dir: No such file or "
+                        "directory");
+  snprintf(p, sizeof p, "%s/p.%%d.pb.gz", dir);
+  cr_assert_eq(init_with_profile(p, msg, sizeof msg), GT_EINVAL);
+  cr_assert(strstr(msg, "unknown escape '%d' (only %p, the process id, and "
+                        "%% are expanded)"),
+            "%s", msg);
+  cr_assert_eq(init_with_profile(dir, msg, sizeof msg), GT_EINVAL);
+  cr_assert(strstr(msg, "it is a directory"), "%s", msg);
+  snprintf(p, sizeof p, "%s/p.pb.gz", dir);
+  cr_assert_eq(init_with_profile(p, msg, sizeof msg), 0, "%s", msg);
+}
+
+/* A write that fails after gt_init (its directory removed since) is a
+ * warning, never a failure of gt_shutdown. */
+Test(profile, a_later_failure_warns_and_shutdown_succeeds, .fini = remove_dir) {
   cr_redirect_stderr();
-  gt_test_start(kv);
+  start(NULL);
   drop(10);
+  cr_assert_eq(rmdir(dir), 0);
   cr_assert_eq(gt_shutdown(5000), 0, "%s", gt_last_error());
   fflush(stderr);
   FILE *f = cr_get_redirected_stderr();
   char text[4096] = "";
   size_t n = fread(text, 1, sizeof text - 1, f);
   text[n] = '\0';
-  cr_assert(strstr(text, "gt.profile: cannot write in /nonexistent-gt-dir"),
-            "%s", text);
-  cr_assert(strstr(text, "gt.profile: cannot write "
-                         "/nonexistent-gt-dir/p.pb.gz: No such file"),
-            "%s", text);
+  char want[256];
+  snprintf(want, sizeof want, "gt.profile: cannot write %s: No such file",
+           path);
+  cr_assert(strstr(text, want), "%s", text);
+}
+
+/* gt.alloc_sample_every: values count the tracked objects, as gt's
+ * statistics do; the period says how many allocations each stands for. */
+Test(profile, sampled_values_are_the_tracked_ones, .fini = remove_dir) {
+  const char *kv[] = {"gt.alloc_sample_every", "10", NULL};
+  start(kv);
+  drop(1000);
+  keep();
+  make_and_free(200);
+  gt_collect();
+  cr_assert_eq(gt_shutdown(5000), 0, "%s", gt_last_error());
+  profile *p = read_profile(path);
+  check_tables(p);
+  check_totals(p);
+  gt_stats st;
+  gt_get_stats(&st);
+  cr_assert_eq(st.collected, 100, "one in 10 tracked");
+  cr_assert_eq(st.freed, 20);
+  cr_assert_eq(total(p, RECLAIMED) * 10, (int64_t)st.estimated);
+  cr_assert_eq(total(p, RECLAIMED_BYTES) * 10, (int64_t)st.estimated_bytes);
+  cr_assert_eq(p->period, 10);
+  cr_assert_str_eq(s_of(p, p->period_type->type), "tracked_allocations");
+  gt__pprof__profile__free_unpacked(p, NULL);
+}
+
+/* The GNU build id of the executable, from its own note (PT_NOTE). */
+static int exe_note(struct dl_phdr_info *info, size_t size, void *out) {
+  (void)size;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_NOTE) continue;
+    const char *at = (const char *)(info->dlpi_addr + ph->p_vaddr);
+    const char *end = at + ph->p_memsz;
+    while (at + sizeof(ElfW(Nhdr)) <= end) {
+      const ElfW(Nhdr) *nh = (const void *)at;
+      const unsigned char *desc =
+          (const unsigned char *)(nh + 1) + ((nh->n_namesz + 3) & ~3u);
+      if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4) {
+        char *hex = out;
+        for (unsigned j = 0; j < nh->n_descsz; j++)
+          sprintf(hex + 2 * j, "%02x", desc[j]);
+        return 1;
+      }
+      at = (const char *)desc + ((nh->n_descsz + 3) & ~3u);
+    }
+  }
+  return 1; /* the first object is the executable */
+}
+
+/* The executable's mapping names its build id, as its note says, when
+ * gt_malloc sites alone (no frame in it) made it: mapping[0]. */
+Test(profile, the_executable_has_its_build_id, .fini = remove_dir) {
+  start(NULL);
+  drop(50);
+  gt_collect();
+  cr_assert_eq(gt_shutdown(5000), 0, "%s", gt_last_error());
+  profile *p = read_profile(path);
+  check_tables(p);
+  char want[128] = "";
+  dl_iterate_phdr(exe_note, want);
+  cr_assert_eq(strlen(want), 40, "the test has no build id");
+  cr_assert_str_eq(s_of(p, p->mapping[0]->build_id), want);
+  gt__pprof__profile__free_unpacked(p, NULL);
+}
+
+/* Every mapping a stack passes through (the executable, libc's start)
+ * names its file's build id. */
+Test(profile, stack_mappings_carry_build_ids, .fini = remove_dir) {
+  const char *kv[] = {"gt.stack_depth", "8", NULL};
+  start(kv);
+  deep_middle(50);
+  gt_collect();
+  cr_assert_eq(gt_shutdown(5000), 0, "%s", gt_last_error());
+  profile *p = read_profile(path);
+  check_tables(p);
+  cr_assert_gt(p->n_mapping, 1, "the executable, libc: %zu mappings",
+               p->n_mapping);
+  for (size_t i = 0; i < p->n_mapping; i++) {
+    const char *id = s_of(p, p->mapping[i]->build_id);
+    cr_assert(strlen(id) == 40 && strspn(id, "0123456789abcdef") == 40,
+              "%s: build id '%s'", s_of(p, p->mapping[i]->filename), id);
+  }
+  gt__pprof__profile__free_unpacked(p, NULL);
 }
 
 /* Unset (the default) or empty: no profile. */
