@@ -19,8 +19,11 @@ gt_need_packages() {
 
 GT_BUILD_PACKAGES=(cmake make gcc pkg-config libgc-dev libcurl4-openssl-dev
   libmbedtls-dev libjansson-dev libinih-dev libcriterion-dev libunwind-dev
-  libdw-dev)
+  libdw-dev protobuf-c-compiler libprotobuf-c-dev zlib1g-dev)
+# golang-go (go tool pprof), graphviz (its -svg) and w3m: for the tests
+# only, where pprof itself reads gt's profiles of our workload and of w3m
+# under gt run (tests/profile); the build needs none of them.
 GT_TEST_PACKAGES=(python3 python3-aiosmtpd openssl ca-certificates
-  prometheus-alertmanager clang libclang-rt-14-dev valgrind
-  w3m mmv chase debfoster)
+  prometheus-alertmanager clang libclang-rt-14-dev valgrind golang-go
+  graphviz w3m mmv chase debfoster)
 GT_BENCH_PACKAGES=(gnuplot-nox jq)

@@ -71,6 +71,18 @@ for t in integration_test_collect integration_test_threads \
   echo "valgrind: $t clean"
   passed=$((passed + 1))
 done
+# A plain program (a Criterion test's errors stay in its forked child):
+# building, gzipping and writing a death profile. gt_malloc sites only:
+# libunwind's stack walk probes addresses by write(2), which memcheck
+# reports.
+vgp=$(mktemp -d /tmp/gt-vg-profile-XXXXXX)
+GT_PROFILE="$vgp/p.pb.gz" GT_LOG_PATH="$vgp/log" GT_SPOOL_DIR="$vgp/spool" \
+  "${vg[@]}" build/release/tests/profile/profile_workload >"$vgp/out" 2>&1 &&
+  [ -s "$vgp/p.pb.gz" ] ||
+  { cat "$vgp/out"; echo "valgrind: the profile workload failed"; exit 1; }
+rm -rf "$vgp"
+echo "valgrind: profile_workload clean"
+passed=$((passed + 1))
 echo "=== fuzz (corpus replay, then 10 s per target)"
 bash fuzz/run.sh 10
 passed=$((passed + 4)) # the four fuzz targets

@@ -172,6 +172,8 @@ static int fill_core(gt_config *c) {
   c->collect_wait_ms = core_u64(c, GT_K_COLLECT_WAIT_MS);
   c->stack_depth = core_u64(c, GT_K_STACK_DEPTH);
   c->stack_sample_every = core_u64(c, GT_K_STACK_SAMPLE_EVERY);
+  c->profile = c->values[GT_K_PROFILE];
+  parse_bool(core_value(c, GT_K_PROFILE_ON_COLLECT), &c->profile_on_collect);
   int rc = 0;
   if (!c->values[GT_K_SPOOL_DIR])
     rc = default_spool_dir(&c->values[GT_K_SPOOL_DIR]);

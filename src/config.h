@@ -48,7 +48,9 @@ typedef struct gt_key_def {
   X(TRACK_AGE, "gt.track_age", BOOL, "false", NULL, 0, 0)                      \
   X(COLLECT_WAIT_MS, "gt.collect_wait_ms", U64, "3000", NULL, 0, 3600000)      \
   X(STACK_DEPTH, "gt.stack_depth", U64, "0", NULL, 0, 32)                      \
-  X(STACK_SAMPLE_EVERY, "gt.stack_sample_every", U64, "1", NULL, 1, 1u << 30)
+  X(STACK_SAMPLE_EVERY, "gt.stack_sample_every", U64, "1", NULL, 1, 1u << 30)  \
+  X(PROFILE, "gt.profile", STR, NULL, NULL, 0, 0)                              \
+  X(PROFILE_ON_COLLECT, "gt.profile_on_collect", BOOL, "false", NULL, 0, 0)
 
 enum gt_core_key {
 #define GT__CORE_KEY_ENUM(e, key, type, dflt, choices, min, max) GT_K_##e,
@@ -81,6 +83,8 @@ typedef struct gt_config {
   bool track_age;
   uint64_t collect_wait_ms;
   uint64_t stack_depth, stack_sample_every;
+  const char *profile;           /* gt.profile: NULL or "": none */
+  bool profile_on_collect;       /* a profile at each gt_collect too */
   const gt_key_def *const *keys; /* the core keys first, in enum order */
   size_t nkeys;
   char **values;    /* like keys; NULL = unset */

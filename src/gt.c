@@ -20,6 +20,7 @@
 #include "lifecycle.h"
 #include "options.h"
 #include "stats.h"
+#include "worker/profile.h"
 #include "worker/worker.h"
 
 enum state { STOPPED, RUNNING, STOPPING };
@@ -50,6 +51,7 @@ const char *gt_strerror(int err) {
 
 static void fork_prepare(void) {
   pthread_mutex_lock(&life);
+  gt__profile_fork(GT_FORK_PREPARE);
   gt__worker_fork(GT_FORK_PREPARE);
   gt__alloc_fork(GT_FORK_PREPARE);
   gt__intern_fork(GT_FORK_PREPARE);
@@ -59,6 +61,7 @@ static void fork_parent(void) {
   gt__intern_fork(GT_FORK_PARENT);
   gt__alloc_fork(GT_FORK_PARENT);
   gt__worker_fork(GT_FORK_PARENT);
+  gt__profile_fork(GT_FORK_PARENT);
   pthread_mutex_unlock(&life);
 }
 
@@ -69,6 +72,7 @@ static void fork_child(void) {
   gt__intern_fork(GT_FORK_CHILD);
   gt__alloc_fork(GT_FORK_CHILD);
   gt__worker_fork(GT_FORK_CHILD);
+  gt__profile_fork(GT_FORK_CHILD);
   gt__emit_fork_child();
   gt__stats_fork_child();
   nsinks = 0;
@@ -152,7 +156,7 @@ static int start(const gt_options *opts) {
     return rc;
   }
   bool spool_ok = false;
-  if ((rc = gt__alloc_setup(cfg)) ||
+  if ((rc = gt__profile_check(cfg)) || (rc = gt__alloc_setup(cfg)) ||
       (rc = gt__emit_open(cfg->queue_capacity)) ||
       (rc = prepare_spool(cfg, &spool_ok)) || (rc = open_sinks(cfg, spool_ok)))
     goto fail;
@@ -167,6 +171,7 @@ static int start(const gt_options *opts) {
     nsinks = 0;
     goto fail;
   }
+  gt__profile_start(cfg);
   config = cfg;
   return 0;
 fail:
@@ -231,6 +236,7 @@ int gt_shutdown(int timeout_ms) {
     gt__collect_counting_live();
   }
   gt__worker_stop();
+  gt__profile_stop(); /* while the sinks deliver */
   int rc = stop_sinks(deadline);
   gt__http_abort_at(0); /* the next gt_init sends again */
   gt__config_unref(config);
@@ -263,6 +269,7 @@ size_t gt_collect(void) {
   /* Bounded: a slow server delays delivery, not the caller. */
   int64_t wait = atomic_load(&collect_wait_ms);
   if (gt__worker_sync(gt__now_ms() + wait) == GT_ESTATE) gt__clear_error();
+  gt__profile_collected();
   return n;
 }
 

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "options.h"
 #include "run.h"
+#include "worker/profile.h"
 
 #ifndef GT_ATTACH_DIR
 #define GT_ATTACH_DIR "/usr/local/lib/gt"
@@ -25,7 +26,8 @@
 
 /* What gt run sets unless the configuration says otherwise: JSON lines
  * to a file, one per 10,000 objects with per-site groups and ten samples,
- * sites from the allocation's call stack (docs/attach.md has the costs). */
+ * sites from the allocation's call stack (docs/attach.md has the costs).
+ * defaults() adds the paths: log.path, and gt.profile beside it. */
 #define RUN_DEFAULTS(X)                                                        \
   X("gt.backend", "log")                                                       \
   X("log.format", "json")                                                      \
@@ -44,7 +46,8 @@ const char gt_run_usage[] =
     "  runs PROGRAM with gt attached to its bdwgc allocations; its output\n"
     "  and exit status are its own. Then prints, per attached process, what\n"
     "  was reclaimed and still live, by allocation site (-q: not), and\n"
-    "  where the events are (JSON lines, gt-run.PROGRAM.PID.jsonl).\n";
+    "  where the events are (JSON lines, gt-run.PROGRAM.PID.jsonl) and its\n"
+    "  pprof profile (gt-run.PROGRAM.PID.pb.gz: go tool pprof -top FILE).\n";
 
 typedef struct run_args {
   const char *config; /* -c, absolute */
@@ -89,13 +92,16 @@ static int parse(int argc, char **argv, run_args *a) {
   return 0;
 }
 
-/* The defaults as key=value lines, the log in dir. */
-static void defaults(char *buf, size_t n, const char *log_path) {
+/* The defaults as key=value lines, with the log's and the profile's
+ * paths. */
+static void defaults(char *buf, size_t n, const char *log_path,
+                     const char *profile_path) {
   size_t at = 0;
 #define LINE(k, v) at += (size_t)snprintf(buf + at, n - at, "%s=%s\n", k, v);
   RUN_DEFAULTS(LINE)
 #undef LINE
-  snprintf(buf + at, n - at, "log.path=%s\n", log_path);
+  snprintf(buf + at, n - at, "log.path=%s\ngt.profile=%s\n", log_path,
+           profile_path);
 }
 
 /* gt_init's checks, before the program starts: a bad key fails here. */
@@ -119,7 +125,10 @@ static int check(const run_args *a, const char *defs) {
     rc = gt_options_set(o, l, eq + 1);
   }
   gt_config cfg;
-  if (!rc && !(rc = gt__options_build(o, &cfg))) gt__config_free(&cfg);
+  if (!rc && !(rc = gt__options_build(o, &cfg))) {
+    rc = gt__profile_check(&cfg);
+    gt__config_free(&cfg);
+  }
   gt_options_free(o);
   if (rc) fprintf(stderr, "gt run: %s\n", gt_last_error());
   return rc ? GT_RUN_USAGE : 0;
@@ -155,16 +164,36 @@ static bool writable(const char *dir) {
   return true;
 }
 
-/* The log goes to the current directory, like heaptrack's, or to $TMPDIR
- * if no file can be made there; absolute, since the program may chdir. */
-static void log_path(char *buf, size_t n, const char *prog, pid_t pid) {
-  char dir[PATH_MAX];
+/* The log (ext ".jsonl") and the profile (".pb.gz") go to the current
+ * directory, like heaptrack's files, or to $TMPDIR if no file can be
+ * made there; absolute, since the program may chdir. pid NULL: "%p", which
+ * libgt makes the id of the process writing the profile, so that a child
+ * the program starts writes its own (a '%' of the directory's is then
+ * written "%%", to stay itself). */
+static void out_path(char *buf, size_t n, const char *prog, const char *pid,
+                     const char *ext) {
+  char dir[PATH_MAX], head[PATH_MAX + 64];
   const char *tmp = getenv("TMPDIR");
   if (!getcwd(dir, sizeof dir) || !writable(dir))
     snprintf(dir, sizeof dir, "%s", tmp && *tmp ? tmp : "/tmp");
   const char *base = strrchr(prog, '/');
-  snprintf(buf, n, "%s/gt-run.%s.%d.jsonl", dir, base ? base + 1 : prog,
-           (int)pid);
+  snprintf(head, sizeof head, "%s/gt-run.%s.", dir, base ? base + 1 : prog);
+  if (pid) {
+    snprintf(buf, n, "%s%s%s", head, pid, ext);
+    return;
+  }
+  size_t o = 0;
+  for (const char *c = head; *c && o + 2 < n; c++) {
+    if (*c == '%') buf[o++] = '%';
+    buf[o++] = *c;
+  }
+  snprintf(buf + o, n - o, "%%p%s", ext);
+}
+
+static void log_path(char *buf, size_t n, const char *prog, pid_t pid) {
+  char id[16];
+  snprintf(id, sizeof id, "%d", (int)pid);
+  out_path(buf, n, prog, id, ".jsonl");
 }
 
 static void setenv_preload(const char *lib) {
@@ -177,9 +206,10 @@ static void setenv_preload(const char *lib) {
 
 static _Noreturn void exec_child(const run_args *a, const char *lib,
                                  const char *summary_dir) {
-  char log[PATH_MAX + 64], defs[4096];
+  char log[PATH_MAX + 64], profile[PATH_MAX + 64], defs[4096];
   log_path(log, sizeof log, a->argv[0], getpid());
-  defaults(defs, sizeof defs, log);
+  out_path(profile, sizeof profile, a->argv[0], NULL, ".pb.gz");
+  defaults(defs, sizeof defs, log, profile);
   setenv_preload(lib);
   setenv("GT_RUN_DEFAULTS", defs, 1);
   setenv("GT_RUN_OPTIONS", a->options, 1);
@@ -198,8 +228,8 @@ static int by_name(const struct dirent **x, const struct dirent **y) {
   return strverscmp((*x)->d_name, (*y)->d_name);
 }
 
-/* Each attached process's summary (which names its events' file), then
- * the directory is removed. */
+/* Each attached process's summary (which names its profile and its
+ * events' file), then the directory is removed. */
 static void summaries(const char *dir, bool print) {
   struct dirent **names;
   int n = scandir(dir, &names, NULL, by_name);
@@ -231,9 +261,11 @@ static int pass_status(int status) {
 int gt_run(int argc, char **argv) {
   run_args a = {0};
   int rc = parse(argc, argv, &a);
-  char defs[4096], log[PATH_MAX + 64], lib[PATH_MAX], dir[PATH_MAX];
+  char defs[4096], log[PATH_MAX + 64], profile[PATH_MAX + 64], lib[PATH_MAX],
+      dir[PATH_MAX];
   log_path(log, sizeof log, a.argv ? a.argv[0] : "x", 0);
-  defaults(defs, sizeof defs, log);
+  out_path(profile, sizeof profile, a.argv ? a.argv[0] : "x", NULL, ".pb.gz");
+  defaults(defs, sizeof defs, log, profile);
   if (rc || (rc = check(&a, defs))) return rc;
   const char *tmp = getenv("TMPDIR");
   snprintf(dir, sizeof dir, "%s/gt-run.XXXXXX", tmp && *tmp ? tmp : "/tmp");

@@ -1,7 +1,9 @@
 /* The summary of one attached process: totals, then the sites that
  * reclaimed the most objects and bytes and those still live at exit, each
- * named by up to four frames. Written at exit, after gt_shutdown (the
- * worker has stopped: the counts are final, the symbol cache is ours). */
+ * named by up to four frames, and the profile this process wrote
+ * (gt.profile: only the process knows where it went). Written at exit, after
+ * gt_shutdown (the worker has stopped: the counts are final, the symbol cache
+ * is ours). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 
 #include "attach/summary.h"
 #include "intern.h"
+#include "worker/profile.h"
 #include "worker/symbols.h"
 
 #define TOP 10
@@ -186,6 +189,9 @@ void gt__attach_summary(void) {
     drop(rows, k);
   }
   free(rows);
+  char profile[4096];
+  if (gt__profile_written(profile, sizeof profile))
+    fprintf(f, "gt run: profile in %s\n", profile);
   if (events[0] && access(events, F_OK) == 0)
     fprintf(f, "gt run: events in %s\n", events);
   if (f != stderr) fclose(f);

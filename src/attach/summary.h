@@ -6,7 +6,7 @@
 
 /* Writes it to $GT_RUN_SUMMARY/<pid>.txt (stderr if unset): what the
  * program allocated, what was reclaimed, freed and still live, and the top
- * sites. At exit, after gt_shutdown. */
+ * sites, and where its profile went. At exit, after gt_shutdown. */
 GT_HIDDEN void gt__attach_summary(void);
 
 /* The events' file (log.path of a log backend; not stderr), named in the

@@ -88,9 +88,13 @@ static bool cfi_start(uintptr_t pc, uintptr_t *start) {
   return true;
 }
 
+/* The module's GNU build id in hex. libdwfl knows it only once it has
+ * found the module's ELF file: before that (the first address looked up
+ * in a module) it answers "none". */
 static void build_id(Dwfl_Module *m, gt_frame *f) {
   const unsigned char *bits;
-  GElf_Addr vaddr;
+  GElf_Addr vaddr, bias;
+  if (!dwfl_module_getelf(m, &bias)) return;
   int n = dwfl_module_build_id(m, &bits, &vaddr);
   if (n <= 0) return;
   char *hex = malloc((size_t)n * 2 + 1);

@@ -180,15 +180,23 @@ static char *listing(const char *d, bool without_logs) {
   return own(out);
 }
 
-/* Names in d beginning with prefix. */
-static int count_prefixed(const char *d, const char *prefix) {
+/* Names in d beginning with prefix and ending with suffix. */
+static int count_named(const char *d, const char *prefix, const char *suffix) {
   DIR *dp = opendir(d);
   if (!dp) return 0;
   int n = 0;
-  for (struct dirent *e; (e = readdir(dp));)
-    n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+  for (struct dirent *e; (e = readdir(dp));) {
+    size_t len = strlen(e->d_name), sl = strlen(suffix);
+    n += strncmp(e->d_name, prefix, strlen(prefix)) == 0 && len >= sl &&
+         strcmp(e->d_name + len - sl, suffix) == 0;
+  }
   closedir(dp);
   return n;
+}
+
+/* Names in d beginning with prefix. */
+static int count_prefixed(const char *d, const char *prefix) {
+  return count_named(d, prefix, "");
 }
 
 /* ---- running commands ---------------------------------------------------- */
@@ -583,11 +591,13 @@ static void good_summary(const summary *s, const char *prog, const char *src) {
   sites_in_program(s->live_rows, s->n_live, prog, src, "live");
 }
 
-/* "gt run: events in PATH", or NULL. */
-static const char *events_line(const result *r, char *buf, size_t n) {
-  const char *p = strstr(r->err, "gt run: events in ");
+/* PATH of the summary's line "<head>PATH" ("gt run: events in "), or
+ * NULL. */
+static const char *summary_path(const result *r, const char *head, char *buf,
+                                size_t n) {
+  const char *p = strstr(r->err, head);
   if (!p) return NULL;
-  p += strlen("gt run: events in ");
+  p += strlen(head);
   const char *eol = strchr(p, '\n');
   snprintf(buf, n, "%.*s", (int)(eol ? (size_t)(eol - p) : strlen(p)), p);
   return buf;
@@ -660,10 +670,16 @@ static summary w3m_dump(const char *page) {
   /* The log is in the current directory, named after the program. */
   char want[PATH_MAX + 64], got[PATH_MAX + 64];
   snprintf(want, sizeof want, "%s/gt-run.w3m.%d.jsonl", gt_dir, s.pid);
-  cr_assert_not_null(events_line(&gt, got, sizeof got),
+  cr_assert_not_null(summary_path(&gt, "gt run: events in ", got, sizeof got),
                      "no 'events in' line:\n%.3000s", gt.err);
   cr_assert_str_eq(got, want);
   check_log(want, &s, NULL);
+  /* So is the profile (its contents: tests/profile/pprof_check.sh). */
+  snprintf(want, sizeof want, "%s/gt-run.w3m.%d.pb.gz", gt_dir, s.pid);
+  cr_assert_not_null(summary_path(&gt, "gt run: profile in ", got, sizeof got),
+                     "no 'profile in' line:\n%.3000s", gt.err);
+  cr_assert_str_eq(got, want);
+  cr_assert(exists(want), "%s is missing", want);
   cr_log_info("w3m -dump %s: %.2f s plainly, %.2f s under gt run; %llu "
               "objects, %llu reclaimed",
               page, plain.seconds, gt.seconds, s.tracked, s.reclaimed);
@@ -768,7 +784,7 @@ Test(attach, script_children_are_attached) {
   }
   cr_assert_neq(s[0].pid, s[1].pid);
   char got[PATH_MAX + 64];
-  cr_assert_not_null(events_line(&gt, got, sizeof got));
+  cr_assert_not_null(summary_path(&gt, "gt run: events in ", got, sizeof got));
   cr_assert(strstr(got, "/gt-run.two-pages.sh.") != NULL, "log: %s", got);
   cr_assert(exists(got), "%s is missing", got);
   drop(&plain), drop(&gt);
@@ -781,8 +797,10 @@ Test(attach, quiet_prints_no_summary) {
   result gt = gt_run(ARGS("-q"), ARGS("w3m", "-dump", page), NULL);
   same_run(&plain, &gt, "w3m -dump");
   same_bytes(plain.err, plain.err_n, gt.err, gt.err_n, "stderr with -q");
-  cr_assert_eq(count_prefixed(dir, "gt-run.w3m."), 1,
+  cr_assert_eq(count_named(dir, "gt-run.w3m.", ".jsonl"), 1,
                "-q writes the log all the same");
+  cr_assert_eq(count_named(dir, "gt-run.w3m.", ".pb.gz"), 1,
+               "-q writes the profile all the same");
   drop(&plain), drop(&gt);
 }
 
@@ -828,8 +846,10 @@ static void mmv_compare(bool default_log) {
     snprintf(want, sizeof want, "%s/gt-run.mmv.%d.jsonl", path("gt"), s.pid);
   else
     snprintf(want, sizeof want, "%s", log);
-  cr_assert_eq(count_prefixed(path("gt"), "gt-run."), default_log ? 1 : 0,
-               "log files in the program's directory");
+  cr_assert_eq(count_named(path("gt"), "gt-run.", ".jsonl"),
+               default_log ? 1 : 0, "log files in the program's directory");
+  cr_assert_eq(count_named(path("gt"), "gt-run.", ".pb.gz"), 1,
+               "profiles in the program's directory (gt.profile's default)");
   check_log(want, &s, NULL);
   drop(&plain), drop(&gt);
 }
@@ -1025,6 +1045,7 @@ Test(attach, bad_configuration_runs_nothing) {
   const char *const *bad[] = {
       ARGS("-o", "nope.key=1"),
       ARGS("-o", "log.format=yaml"),
+      ARGS("-o", "gt.profile=/nonexistent-gt-dir/p.pb.gz"),
       ARGS("-o", "no-equals-sign"),
       ARGS("-c", "/nonexistent/gt.ini"),
       ARGS("-x"),
@@ -1146,9 +1167,30 @@ Test(attach, events_line_names_configured_log) {
              ARGS("w3m", "-dump", GT_ATTACH_DATA_DIR "/page.html"), NULL);
   expect_exit(&gt, 0, "w3m");
   cr_assert(exists(log), "no log at %s", log);
-  cr_assert_not_null(events_line(&gt, got, sizeof got),
+  cr_assert_not_null(summary_path(&gt, "gt run: events in ", got, sizeof got),
                      "no 'gt run: events in %s' line:\n%.1500s", log, gt.err);
   cr_assert_str_eq(got, log);
+  drop(&gt);
+}
+
+/* "gt run: profile in PATH" names the profile the attached process wrote:
+ * gt.profile as configured, its "%p" that process's id. */
+Test(attach, profile_line_names_configured_profile) {
+  NEED("w3m");
+  char opt[PATH_MAX + 32], want[PATH_MAX + 64], got[PATH_MAX + 64];
+  snprintf(opt, sizeof opt, "gt.profile=%s", path("mine.%%p.pb.gz"));
+  result gt =
+      gt_run(ARGS("-o", opt),
+             ARGS("w3m", "-dump", GT_ATTACH_DATA_DIR "/page.html"), NULL);
+  expect_exit(&gt, 0, "w3m");
+  summary s = one_summary(&gt, "w3m");
+  snprintf(want, sizeof want, "%s/mine.%d.pb.gz", dir, s.pid);
+  cr_assert_not_null(summary_path(&gt, "gt run: profile in ", got, sizeof got),
+                     "no 'gt run: profile in' line:\n%.1500s", gt.err);
+  cr_assert_str_eq(got, want);
+  cr_assert(exists(want), "no profile at %s", want);
+  cr_assert_eq(count_named(dir, "gt-run.", ".pb.gz"), 0,
+               "a profile at the default path too");
   drop(&gt);
 }
 
@@ -1168,8 +1210,12 @@ Test(attach, log_falls_back_when_cwd_unwritable) {
   summary s = one_summary(&gt, "w3m");
   char want[PATH_MAX + 64], got[PATH_MAX + 64];
   snprintf(want, sizeof want, "%s/gt-run.w3m.%d.jsonl", tmpdir, s.pid);
-  cr_assert_not_null(events_line(&gt, got, sizeof got));
+  cr_assert_not_null(summary_path(&gt, "gt run: events in ", got, sizeof got));
   cr_assert_str_eq(got, want);
+  cr_assert(exists(want));
+  snprintf(want, sizeof want, "%s/gt-run.w3m.%d.pb.gz", tmpdir, s.pid);
+  cr_assert_not_null(summary_path(&gt, "gt run: profile in ", got, sizeof got));
+  cr_assert_str_eq(got, want, "the profile falls back with the log");
   cr_assert(exists(want));
   drop(&gt);
 }
