@@ -115,6 +115,26 @@ GT_EXTERN void *gt_malloc_atomic_at(size_t size, const char *name,
  * collected. A finalizer it already had still runs, after the event. */
 GT_EXTERN int gt_watch(void *gc_obj, const char *name);
 
+/* ---- leaks: objects that must be released --------------------------------
+ * Netty's ResourceLeakDetector idea: the death worth an alert is the one of
+ * an object that owned something (a socket, a lock, a file) and was never
+ * released. gt_expect_release marks a gt object (gt_malloc family) or a
+ * gt_watch'ed bdwgc object; gt_release clears the mark. An object reclaimed
+ * while still marked is counted in gt_stats.unreleased, and with
+ * gt.report=unreleased only those become messages ("LEAK: Conn reclaimed
+ * without release (conn.c:42) x17"). gt.leak_sample_every=N marks only 1 in
+ * N calls (per thread), for a bounded cost; counts are then estimates.
+ * On a gt object both are one atomic bit flip: no lock, no allocation. On a
+ * watched object they take bdwgc's lock (the mark lives with its finalizer).
+ * GT_EINVAL (gt_last_error says why) for NULL, a pointer inside an object,
+ * a freed object, or memory that is neither a gt nor a watched object.
+ * gt_release of an unmarked object is GT_OK: with sampling most marks are
+ * never set, so "released twice" cannot be told from "not sampled".
+ * gt_free and GC_FREE count as a release; gt_realloc keeps the mark.
+ * docs/leaks.md. */
+GT_EXTERN int gt_expect_release(void *obj);
+GT_EXTERN int gt_release(void *obj);
+
 /* ---- collection and delivery ---------------------------------------------
  * gt_collect: full collection; every dead gt object is reported (lazy
  * sweeping is forced for gt objects), then waits until the pipeline has
@@ -148,7 +168,10 @@ GT_EXTERN int gt_flush(int timeout_ms);
   X(held, PIPELINE, "batches merged into a later message")                     \
   X(overflowed, PIPELINE, "objects counted without details (ring full)")       \
   X(bytes, PIPELINE, "bytes of collected tracked objects")                     \
-  X(estimated_bytes, DERIVED, "bytes scaled by gt.alloc_sample_every")
+  X(estimated_bytes, DERIVED, "bytes scaled by gt.alloc_sample_every")         \
+  X(unreleased, PIPELINE, "objects reclaimed while still expecting release")   \
+  X(estimated_unreleased, DERIVED,                                             \
+    "unreleased scaled by gt.alloc_sample_every and gt.leak_sample_every")
 
 typedef struct gt_stats {
 #define GT__STATS_FIELD(field, who, meaning) uint64_t field;
