@@ -243,6 +243,11 @@ int gt__batch_merge(gt_batch *into, const gt_batch *from) {
   into->bytes += from->bytes;
   into->overflow += from->overflow;
   into->merged += from->merged + 1;
+  /* how to read the counts: the same for every batch of one pipeline, and
+   * a copy (delivery.c) or a held batch starts empty */
+  into->scale = from->scale;
+  into->leak_scale = from->leak_scale;
+  into->unreleased_only = from->unreleased_only;
   for (size_t i = 0;
        i < from->nsamples && into->nsamples < GT_BATCH_MAX_SAMPLES; i++)
     into->samples[into->nsamples++] = from->samples[i];
@@ -275,9 +280,17 @@ static json_t *site_json(const gt_site *s) {
   return json_string(gt__site_label(s, buf, sizeof buf));
 }
 
+uint64_t gt__batch_leak_scale(const gt_batch *b) {
+  return b->scale * (b->leak_scale ? b->leak_scale : 1);
+}
+
+uint64_t gt__batch_count_scale(const gt_batch *b) {
+  return b->unreleased_only ? gt__batch_leak_scale(b) : b->scale;
+}
+
 json_t *gt__batch_json(const gt_batch *b) {
   json_t *groups = json_array(), *samples = json_array();
-  uint64_t leak = b->scale * b->leak_scale; /* unreleased counts' scale */
+  uint64_t leak = gt__batch_leak_scale(b), scale = gt__batch_count_scale(b);
   for (size_t i = 0; i < b->ngroups; i++) {
     const gt_group *g = &b->groups[i];
     json_t *o = json_object();
@@ -288,12 +301,12 @@ json_t *gt__batch_json(const gt_batch *b) {
     if (site && site != UINT32_MAX && gt__site(site)->file)
       json_object_set_new(o, "site", site_json(gt__site(site)));
     json_object_set_new(o, "count",
-                        json_integer((json_int_t)(g->count * b->scale)));
+                        json_integer((json_int_t)(g->count * scale)));
     json_object_set_new(o, "unreleased",
                         json_integer((json_int_t)(g->unreleased * leak)));
     json_object_set_new(o, "freed", json_integer((json_int_t)g->freed));
     json_object_set_new(o, "bytes",
-                        json_integer((json_int_t)(g->bytes * b->scale)));
+                        json_integer((json_int_t)(g->bytes * scale)));
     if (g->age_ms.n) {
       json_object_set_new(o, "age_ms", ages_json(&g->age_ms));
       json_object_set_new(o, "age_gcs", ages_json(&g->age_gcs));
@@ -316,8 +329,8 @@ json_t *gt__batch_json(const gt_batch *b) {
   json_t *o = json_object();
   json_object_set_new(o, "batch", json_integer((json_int_t)b->seq));
   json_object_set_new(o, "collected",
-                      json_integer((json_int_t)(b->collected * b->scale)));
-  json_object_set_new(o, "estimated", json_boolean(b->scale > 1));
+                      json_integer((json_int_t)(b->collected * scale)));
+  json_object_set_new(o, "estimated", json_boolean(scale > 1));
   /* objects reclaimed while expecting release, and what was reported */
   json_object_set_new(o, "unreleased",
                       json_integer((json_int_t)(b->unreleased * leak)));
@@ -326,8 +339,7 @@ json_t *gt__batch_json(const gt_batch *b) {
                       json_string(b->unreleased_only ? "unreleased" : "all"));
   json_object_set_new(o, "freed", json_integer((json_int_t)b->freed));
   json_object_set_new(o, "sampled", json_integer((json_int_t)b->sampled));
-  json_object_set_new(o, "bytes",
-                      json_integer((json_int_t)(b->bytes * b->scale)));
+  json_object_set_new(o, "bytes", json_integer((json_int_t)(b->bytes * scale)));
   json_object_set_new(o, "merged", json_integer(b->merged));
   /* objects that came as counts only (the ring was full): no size, no age */
   json_object_set_new(o, "overflowed", json_integer((json_int_t)b->overflow));

@@ -73,6 +73,12 @@ GT_HIDDEN int gt__batch_add(gt_batch *b, enum gt_group_by by,
                             int64_t now_ms);
 GT_HIDDEN int gt__batch_merge(gt_batch *into, const gt_batch *from);
 GT_HIDDEN void gt__batch_sort(gt_batch *b);
+/* What a batch's counts stand for: unreleased ones scale by both
+ * samplings (gt.alloc_sample_every x gt.leak_sample_every); the others by
+ * gt.alloc_sample_every, or by both in a batch of leaks only
+ * (gt.report=unreleased: each object in it is a marked one). */
+GT_HIDDEN uint64_t gt__batch_leak_scale(const gt_batch *b);
+GT_HIDDEN uint64_t gt__batch_count_scale(const gt_batch *b);
 /* The batch as a JSON object (jansson json_t *, caller decrefs). */
 struct json_t;
 GT_HIDDEN struct json_t *gt__batch_json(const gt_batch *b);

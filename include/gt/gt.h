@@ -115,22 +115,19 @@ GT_EXTERN void *gt_malloc_atomic_at(size_t size, const char *name,
  * collected. A finalizer it already had still runs, after the event. */
 GT_EXTERN int gt_watch(void *gc_obj, const char *name);
 
-/* ---- leaks: objects that must be released --------------------------------
- * Netty's ResourceLeakDetector idea: the death worth an alert is the one of
- * an object that owned something (a socket, a lock, a file) and was never
- * released. gt_expect_release marks a gt object (gt_malloc family) or a
- * gt_watch'ed bdwgc object; gt_release clears the mark. An object reclaimed
- * while still marked is counted in gt_stats.unreleased, and with
- * gt.report=unreleased only those become messages ("LEAK: Conn reclaimed
- * without release (conn.c:42) x17"). gt.leak_sample_every=N marks only 1 in
- * N calls (per thread), for a bounded cost; counts are then estimates.
- * On a gt object both are one atomic bit flip: no lock, no allocation. On a
- * watched object they take bdwgc's lock (the mark lives with its finalizer).
- * GT_EINVAL (gt_last_error says why) for NULL, a pointer inside an object,
- * a freed object, or memory that is neither a gt nor a watched object.
- * gt_release of an unmarked object is GT_OK: with sampling most marks are
- * never set, so "released twice" cannot be told from "not sampled".
- * gt_free and GC_FREE count as a release; gt_realloc keeps the mark.
+/* ---- leak mode: objects that must be released ----------------------------
+ * gt_expect_release(obj): obj owns something (a socket, a lock, a file),
+ * so its death before gt_release(obj) is a leak. obj is a gt object
+ * (gt_malloc family) or a gt_watch'ed bdwgc object. Leaks are counted in
+ * gt_stats.unreleased, and with gt.report=unreleased only they become
+ * messages: "LEAK: Connection reclaimed without release (conn.c:42) x17".
+ * gt.leak_sample_every=N marks 1 tracked object in N, per thread: counts
+ * are then estimates. On a gt object a call sets or clears a header bit,
+ * with no lock and no allocation (a watched object takes a lock).
+ * gt_realloc keeps the mark; gt_free and GC_FREE count as a release.
+ * Releasing an unmarked object is GT_OK (under sampling most are). Either
+ * returns GT_EINVAL (gt_last_error says why) for NULL, a pointer inside an
+ * object, a freed object, or anything neither gt's nor watched.
  * docs/leaks.md. */
 GT_EXTERN int gt_expect_release(void *obj);
 GT_EXTERN int gt_release(void *obj);

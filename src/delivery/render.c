@@ -104,8 +104,9 @@ static uint32_t group_site(const gt_group *g) {
 
 static void put_count(sbuf *s, const gt_batch *b, uint64_t v) {
   char buf[32];
-  if (b->scale > 1) puts_(s, "~");
-  puts_(s, gt__fmt_count(v * b->scale, buf));
+  uint64_t scale = gt__batch_count_scale(b);
+  if (scale > 1) puts_(s, "~");
+  puts_(s, gt__fmt_count(v * scale, buf));
 }
 
 /* " (file:line; age 1 ms..2 s, median 40 ms)": what a group's objects
@@ -128,15 +129,10 @@ static void put_detail(sbuf *s, const gt_group *g) {
   puts_(s, ")");
 }
 
-/* Unreleased counts are estimates under either sampling. */
-static uint64_t leak_scale(const gt_batch *b) {
-  return b->scale * (b->leak_scale ? b->leak_scale : 1);
-}
-
 static void put_leak_count(sbuf *s, const gt_batch *b, uint64_t v) {
   char buf[32];
-  if (leak_scale(b) > 1) puts_(s, "~");
-  puts_(s, gt__fmt_count(v * leak_scale(b), buf));
+  if (gt__batch_leak_scale(b) > 1) puts_(s, "~");
+  puts_(s, gt__fmt_count(v * gt__batch_leak_scale(b), buf));
 }
 
 static void put_more(sbuf *s, const char *sep, size_t more) {
@@ -184,7 +180,7 @@ static void put_leaks(sbuf *s, const gt_batch *b) {
     puts_(s, g->name_id ? gt__name(g->name_id) : "objects");
     puts_(s, " reclaimed without release");
     put_detail(s, g);
-    if (g->unreleased * leak_scale(b) > 1) {
+    if (g->unreleased * gt__batch_leak_scale(b) > 1) {
       puts_(s, " x");
       put_leak_count(s, b, g->unreleased);
     }

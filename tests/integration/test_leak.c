@@ -56,6 +56,7 @@ Test(leak, unreleased_report_names_only_the_ten_unreleased) {
   cr_assert_eq(json_array_size(r), 1);
   json_t *rec = json_array_get(r, 0);
   cr_assert_eq(json_integer_value(json_object_get(rec, "unreleased")), 10);
+  cr_assert(json_is_false(json_object_get(rec, "unreleased_estimated")));
   cr_assert_eq(json_integer_value(json_object_get(rec, "collected")), 10);
   cr_assert_str_eq(json_string_value(json_object_get(rec, "report")),
                    "unreleased");
@@ -66,6 +67,29 @@ Test(leak, unreleased_report_names_only_the_ten_unreleased) {
            conn_line);
   cr_assert_str_eq(text_of(rec), want);
   json_decref(r);
+}
+
+/* The same through the text log a person reads: one line, the leak
+ * sentence after the timestamp. */
+Test(leak, unreleased_report_in_the_text_log_is_one_line) {
+  const char *kv[] = {"gt.report", "unreleased", "log.format", "text", NULL};
+  gt_test_start(kv);
+  gt_test_in_thread(open_and_drop, NULL);
+  collect_all(1000);
+  FILE *f = fopen(gt_test_log, "r");
+  cr_assert_not_null(f);
+  char line[512], want[128];
+  snprintf(want, sizeof want,
+           " gt: LEAK: Connection reclaimed without release (test_leak.c:%d) "
+           "x10\n",
+           conn_line);
+  int lines = 0;
+  while (fgets(line, sizeof line, f)) {
+    lines++;
+    cr_assert(strstr(line, want), "'%s' lacks '%s'", line, want);
+  }
+  fclose(f);
+  cr_assert_eq(lines, 1);
 }
 
 /* gt.report=all (the default): every object is reported as before, and
@@ -242,4 +266,69 @@ Test(leak, a_full_ring_still_counts_leaks_exactly) {
   gt_stats st;
   gt_get_stats(&st);
   cr_assert_gt(st.overflowed, 0, "the ring overflowed");
+}
+
+/* gt.alloc_sample_every=10 tracks 1 object in 10; only tracked objects can
+ * be reported, so only they are counted, and estimates scale by 10. Every
+ * 7th object (i % 7 == 3) is left unreleased: of the 100 tracked (i = 10k)
+ * those with k % 7 == 1, 15 of them. */
+static void release_but_every_seventh(void *arg) {
+  (void)arg;
+  for (int i = 0; i < 1000; i++) {
+    void *p = GT_MALLOC(24, "Conn");
+    cr_assert_eq(gt_expect_release(p), GT_OK);
+    if (i % 7 != 3) cr_assert_eq(gt_release(p), GT_OK);
+  }
+}
+
+Test(leak, alloc_sampling_scales_the_unreleased_estimate) {
+  const char *kv[] = {"gt.report", "unreleased", "gt.alloc_sample_every", "10",
+                      NULL};
+  gt_test_start(kv);
+  gt_test_in_thread(release_but_every_seventh, NULL);
+  collect_all(100);
+  gt_stats st;
+  gt_get_stats(&st);
+  cr_assert_eq(st.collected, 100);
+  cr_assert_eq(st.unreleased, 15);
+  cr_assert_eq(st.estimated_unreleased, 150);
+  json_t *r = gt_test_records();
+  cr_assert_eq(json_array_size(r), 1);
+  json_t *rec = json_array_get(r, 0);
+  cr_assert_eq(json_integer_value(json_object_get(rec, "unreleased")), 150);
+  cr_assert_eq(json_integer_value(json_object_get(rec, "collected")), 150);
+  cr_assert(json_is_true(json_object_get(rec, "unreleased_estimated")));
+  cr_assert(strstr(text_of(rec), "LEAK: Conn reclaimed without release") &&
+                strstr(text_of(rec), " x~150"),
+            "%s", text_of(rec));
+  json_decref(r);
+}
+
+/* Both samplings: a program that marks every object and releases none.
+ * The leak countdown runs over tracked objects only, so 1 in 4 of the 100
+ * tracked is marked and 25 x 10 x 4 estimates the 1,000 leaks exactly;
+ * were untracked objects to count down too, the two periods' common factor
+ * would mark every 20th object, 50 of them, and estimate 2,000. */
+static void leak_everything(void *arg) {
+  (void)arg;
+  for (int i = 0; i < 1000; i++)
+    cr_assert_eq(gt_expect_release(GT_MALLOC(24, "Lost")), GT_OK);
+}
+
+Test(leak, both_samplings_estimate_without_aliasing) {
+  const char *kv[] = {
+      "gt.report", "unreleased",           "gt.alloc_sample_every",
+      "10",        "gt.leak_sample_every", "4",
+      NULL};
+  gt_test_start(kv);
+  gt_test_in_thread(leak_everything, NULL);
+  collect_all(100);
+  gt_stats st;
+  gt_get_stats(&st);
+  cr_assert_eq(st.collected, 100);
+  cr_assert_eq(st.unreleased, 25);
+  cr_assert_eq(st.estimated_unreleased, 1000);
+  json_t *r = gt_test_records();
+  cr_assert_eq(gt_test_sum(r, "unreleased"), 1000);
+  json_decref(r);
 }

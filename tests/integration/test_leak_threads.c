@@ -5,6 +5,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include <gc/gc_mark.h> /* GC_get_kind_and_size */
+
 #include "helpers.h"
 
 #define THREADS 4
@@ -118,14 +120,58 @@ Test(leak_threads, watched_objects_carry_their_mark) {
   json_decref(r);
 }
 
-/* ---- misuse ----------------------------------------------------------------
- */
-
 static void refused(int rc, const char *why) {
   cr_assert_eq(rc, GT_EINVAL);
   cr_assert(strstr(gt_last_error(), why), "'%s' lacks '%s'", gt_last_error(),
             why);
 }
+
+/* ---- a block freed and reused ---------------------------------------------
+ * Each thread remembers its last block of gt objects (src/gc/memo.h). A
+ * collection that frees that block may hand it to plain bdwgc objects of
+ * the same size: then the memo must not answer for them, or GC_size would
+ * be wrong and gt_expect_release would set a bit in the program's data. */
+
+#define BIG 1000 /* past gt's per-thread caches: 4 objects per block */
+#define TRIES 4096
+
+/* The page of a dropped gt object, after this thread's memo learned its
+ * block; returned shifted, so no stack word keeps the object alive. */
+static __attribute__((noinline)) uintptr_t memo_a_block(void) {
+  void *g = GT_MALLOC(BIG, "Gone");
+  cr_assert_eq(gt_expect_release(g), GT_OK);
+  return (uintptr_t)g >> 12;
+}
+
+static void reuse(void *arg) {
+  int *found = arg;
+  /* first: a large object made later could take the freed block */
+  void **keep = GC_MALLOC(TRIES * sizeof *keep);
+  uintptr_t page = memo_a_block();
+  gt_collect(); /* frees the block: its only object is dead */
+  for (int i = 0; i < TRIES && !*found; i++) {
+    uint64_t *p = keep[i] = GC_MALLOC(BIG);
+    if ((uintptr_t)p >> 12 != page) continue;
+    size_t slot = 0;
+    GC_get_kind_and_size(p, &slot);
+    cr_assert_eq(GC_size(p), slot, "a plain object's size is its slot");
+    uint64_t *last = &p[slot / sizeof *p - 1], looks_like_gt = 1ull << 62;
+    *last = looks_like_gt;
+    refused(gt_expect_release(p), "neither a gt object nor watched");
+    cr_assert_eq(*last, looks_like_gt, "the program's word is untouched");
+    *found = 1;
+  }
+}
+
+Test(leak_threads, a_reused_block_is_not_taken_for_gt_objects) {
+  gt_test_start(NULL);
+  int found = 0;
+  gt_test_in_thread(reuse, &found);
+  cr_assert(found, "bdwgc did not reuse the freed block");
+}
+
+/* ---- misuse ----------------------------------------------------------------
+ */
 
 static int own_finalized;
 static void GC_CALLBACK own(void *obj, void *cd) {

@@ -61,8 +61,9 @@ Test(render_leak, estimates_are_marked_by_both_samplings) {
   json_t *j = gt__batch_json(&b);
   cr_assert_eq(json_integer_value(json_object_get(j, "unreleased")), 60);
   cr_assert(json_is_true(json_object_get(j, "unreleased_estimated")));
-  cr_assert_eq(json_integer_value(json_object_get(j, "collected")), 6,
-               "collected scales by gt.alloc_sample_every only");
+  cr_assert_eq(json_integer_value(json_object_get(j, "collected")), 60,
+               "a batch of leaks only: each object stands for 2 x 10");
+  cr_assert(json_is_true(json_object_get(j, "estimated")));
   json_decref(j);
   gt__batch_free(&b);
 }
@@ -124,10 +125,32 @@ Test(render_leak, merge_and_json_keep_unreleased_per_group) {
 }
 
 Test(render_leak, new_placeholders_pass_the_check) {
-  cr_assert_eq(gt__render_check("gt.template_unreleased",
-                                "LEAK {unreleased}: {leaks}"),
-               0);
-  cr_assert_eq(gt__render_check("gt.template_unreleased", "{leak}"),
-               GT_EINVAL);
+  cr_assert_eq(
+      gt__render_check("gt.template_unreleased", "LEAK {unreleased}: {leaks}"),
+      0);
+  cr_assert_eq(gt__render_check("gt.template_unreleased", "{leak}"), GT_EINVAL);
   cr_assert(strstr(gt_last_error(), "gt.template_unreleased"));
+}
+
+/* A sink that copies a batch (every backend but the last) or holds it
+ * (rate limit) merges it into an empty one: the copy must still read as a
+ * batch of leaks, with the same estimates. */
+Test(render_leak, a_copied_or_held_batch_stays_a_leak_batch) {
+  gt_batch from, copy;
+  gt__batch_init(&from);
+  gt__batch_init(&copy);
+  from.unreleased_only = true;
+  from.leak_scale = 128;
+  add(&from, gt__intern_site("Copied", "c.c", 9), 2, true);
+  cr_assert_eq(gt__batch_merge(&copy, &from), 0);
+  char *t = render(NULL, &copy);
+  cr_assert_str_eq(t, "LEAK: Copied reclaimed without release (c.c:9) x~256");
+  free(t);
+  json_t *j = gt__batch_json(&copy);
+  cr_assert_str_eq(json_string_value(json_object_get(j, "report")),
+                   "unreleased");
+  cr_assert_eq(json_integer_value(json_object_get(j, "unreleased")), 256);
+  json_decref(j);
+  gt__batch_free(&from);
+  gt__batch_free(&copy);
 }
