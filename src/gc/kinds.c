@@ -38,10 +38,11 @@ static __attribute__((noinline)) size_t slot_lookup(const void *p,
   size_t slot = 0;
   if (!gt__is_gt_kind(GC_get_kind_and_size(p, &slot))) return 0;
   if (slot <= GT_HBLK / 2)
-    gt__memo = (gt_blk_memo){.block = (uintptr_t)p & ~(uintptr_t)(GT_HBLK - 1),
-                             .gc_no = gc_no,
-                             .inv = UINT64_MAX / slot + 1,
-                             .slot = (uint32_t)slot};
+    gt__memo =
+        (gt_blk_memo){.not_block = ~((uintptr_t)p & ~(uintptr_t)(GT_HBLK - 1)),
+                      .gc_no = gc_no,
+                      .inv = UINT64_MAX / slot + 1,
+                      .slot = (uint32_t)slot};
   return slot;
 }
 

@@ -25,7 +25,10 @@
 #include "gc/object.h"
 
 typedef struct gt_blk_memo {
-  uintptr_t block;
+  /* ~ the block's address: the block's own address is its first object's,
+   * and a thread's TLS may be scanned as a root (a pointer there would pin
+   * that object); the complement has its top bit set, no heap address. */
+  uintptr_t not_block;
   uint64_t gc_no;
   uint64_t inv;  /* UINT64_MAX / slot + 1: divisibility by multiplication */
   uint32_t slot; /* 0: no memo */
@@ -51,7 +54,7 @@ static inline uint64_t gt__gc_no(void) {
 static inline size_t gt__memo_slot(const void *p, uint64_t gc_no) {
   uintptr_t a = (uintptr_t)p, blk = a & ~(uintptr_t)(GT_HBLK - 1);
   uint64_t off = a - blk, inv = gt__memo.inv;
-  if (blk == gt__memo.block && gc_no == gt__memo.gc_no && gt__memo.slot &&
+  if (~blk == gt__memo.not_block && gc_no == gt__memo.gc_no && gt__memo.slot &&
       off * inv <= inv - 1 && off + gt__memo.slot <= GT_HBLK)
     return gt__memo.slot;
   return 0;

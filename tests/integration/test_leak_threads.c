@@ -135,10 +135,16 @@ static void refused(int rc, const char *why) {
 #define BIG 1000 /* past gt's per-thread caches: 4 objects per block */
 #define TRIES 4096
 
-/* The page of a dropped gt object, after this thread's memo learned its
- * block; returned shifted, so no stack word keeps the object alive. */
-static __attribute__((noinline)) uintptr_t memo_a_block(void) {
-  void *g = GT_MALLOC(BIG, "Gone");
+/* The page of dropped gt objects, after this thread's memo learned their
+ * block from the one at its start; returned shifted, so no stack word
+ * keeps that object alive. *made: how many were made. */
+static __attribute__((noinline)) uintptr_t memo_a_block(size_t *made) {
+  void *g;
+  do { /* the first object of its block: the block's address is its own */
+    g = GT_MALLOC(BIG, "Gone");
+    ++*made;
+  } while ((uintptr_t)g % 4096 && *made < 64);
+  cr_assert_eq((uintptr_t)g % 4096, 0);
   cr_assert_eq(gt_expect_release(g), GT_OK);
   return (uintptr_t)g >> 12;
 }
@@ -147,8 +153,10 @@ static void reuse(void *arg) {
   int *found = arg;
   /* first: a large object made later could take the freed block */
   void **keep = GC_MALLOC(TRIES * sizeof *keep);
-  uintptr_t page = memo_a_block();
-  gt_collect(); /* frees the block: its only object is dead */
+  size_t made = 0;
+  uintptr_t page = memo_a_block(&made);
+  /* all dead: the memo, which knows their block, keeps none alive */
+  cr_assert_eq(gt_collect(), made);
   for (int i = 0; i < TRIES && !*found; i++) {
     uint64_t *p = keep[i] = GC_MALLOC(BIG);
     if ((uintptr_t)p >> 12 != page) continue;
