@@ -129,6 +129,11 @@ typedef enum bench_track {
     a_gt_watch, NULL, "", "GC_MALLOC + gt_watch")                              \
   X(GT_SAMPLE_ALLOC, BENCH_ALLOC, "gt-sample-alloc", PLAIN, TRACK_SAMPLED,     \
     a_gt, NULL, "gt.alloc_sample_every=1000", "gt_malloc, 1 in 1000 tracked")  \
+  X(GT_LEAK, BENCH_ALLOC, "gt-leak", GT, TRACK_ALL, a_gt_leak, NULL,           \
+    "gt.report=unreleased", "gt_malloc + gt_expect_release on every object")   \
+  X(GT_LEAK_128, BENCH_ALLOC, "gt-leak-128", GT, TRACK_ALL, a_gt_leak, NULL,   \
+    "gt.report=unreleased;gt.leak_sample_every=128",                           \
+    "the same, 1 call in 128 marks (Netty's default)")                         \
   X(RING, BENCH_RING, "ring", NONE, TRACK_NONE, NULL, NULL, NULL,              \
     "push and pop gt's event ring")                                            \
   X(SEED, BENCH_E2E, "seed", NONE, TRACK_ALL, bench_seed_alloc, NULL, NULL,    \

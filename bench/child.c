@@ -176,6 +176,7 @@ static int run_alloc(int wl, int mode, int rep, const bench_params *p) {
                                rep, err == NULL);
   if (err) json_object_set_new(j, "error", json_string(err));
   put_alloc(j, &x, tracked, &st);
+  if (mode == BM_GT_LEAK || mode == BM_GT_LEAK_128) bench_leak_micro(j);
   bench_result_emit(j, x.gt ? &st : NULL);
   return err ? 1 : 0;
 }

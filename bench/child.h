@@ -53,6 +53,8 @@ gt_options *bench_gt_options(void);
 void bench_gt_set(gt_options *o, const char *key, const char *value);
 void bench_gt_set_list(gt_options *o, const char *list); /* "k=v;k=v" */
 void bench_gt_init(gt_options *o); /* + $GT_BENCH_OPTS; frees o */
+/* Leak modes: ns per gt_expect_release and gt_release, into j. */
+void bench_leak_micro(json_t *j);
 
 /* workloads.c */
 typedef struct node {

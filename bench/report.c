@@ -145,11 +145,33 @@ static void print_raw_note(bench_family f) {
   printf("%s\n", note);
 }
 
+/* Leak modes: ns per gt_expect_release and gt_release on live objects
+ * (modes.c times them after each run), into the mode's summary row and
+ * printed under the table. */
+#define LEAK_CALL_KEYS(X)                                                      \
+  X(L_, EXPECT, "expect_release_ns")                                           \
+  X(L_, RELEASE, "release_ns")
+KEY_LIST(L_, LEAK_CALL_KEYS);
+
+static void leak_calls(bench_ctx *c, const char *w, int m, json_t *s,
+                       char *line, size_t cap) {
+  if (m != BM_GT_LEAK && m != BM_GT_LEAK_128) return;
+  double v[L_COUNT];
+  for (int k = 0; k < L_COUNT; k++)
+    v[k] = bench_med(c->runs, w, bench_modes[m].name, L_keys[k], NULL);
+  put_all(s, L_keys, v, L_COUNT);
+  size_t len = strlen(line);
+  snprintf(line + len, cap - len,
+           "%s: gt_expect_release %.1f ns, gt_release %.1f ns per call\n",
+           bench_modes[m].name, v[L_EXPECT], v[L_RELEASE]);
+}
+
 static void report_alloc(bench_ctx *c, int wl) {
   const char *w = bench_workloads[wl].name;
   printf("%-19s %8s %8s %8s %7s %8s %8s %8s %5s %11s %7s %7s %8s %7s\n", "mode",
          "wall s", "x plain", "x raw", "cpu s", "x plain", "heap MB", "x plain",
          "RSS", "allocated", "run %", "final%", "messages", "Mobj/s");
+  char calls[256] = "";
   for (int m = 0; m < BM_COUNT; m++) {
     if (bench_modes[m].family != BENCH_ALLOC || !bench_mode_selected(c->o, m))
       continue;
@@ -164,9 +186,11 @@ static void report_alloc(bench_ctx *c, int wl) {
                           json_string(bench_modes[bench_modes[m].raw].name));
       json_object_set_new(s, "ratio_raw", bench_real(row.r_raw));
     }
+    leak_calls(c, w, m, s, calls, sizeof calls);
     json_array_append_new(c->summary, s);
   }
   print_raw_note(BENCH_ALLOC);
+  fputs(calls, stdout);
   printf("run %%: objects reported by the end of the timed run; final%%: "
          "after forced collections; both of the objects tracked\n"
          "(gt-sample-alloc: 1 in 1000).\n");

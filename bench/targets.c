@@ -34,6 +34,8 @@ static const target targets[] = {
      BM_GT_FINALIZER, BM_FINALIZER_NO_ORDER, "wall_s", 1, 1.10, true},
     {BW_TREES, "trees: gt-watch <= 1.10x finalizer-no-order", T_PAIRED,
      BM_GT_WATCH, BM_FINALIZER_NO_ORDER, "wall_s", 1, 1.10, true},
+    {BW_TREES, "trees: gt-leak <= 1.05x gt (every node marked)", T_PAIRED,
+     BM_GT_LEAK, BM_GT, "wall_s", 1, 1.05, true},
     {BW_TREES, "trees: gt peak heap <= 1.2x plain", T_MED_RATIO, BM_GT,
      BM_PLAIN, "heap_peak_bytes", 1, 1.2, true},
     {BW_PIPELINE, "pipeline: push <= 20 ns/event", T_MED, BM_RING, BM_NONE,

@@ -147,14 +147,17 @@ static void build(const gt_options *opts, int mode) {
     return;
   }
   /* What validation promised the rest of the library. */
-  if (cfg.sample_every < 1 || cfg.alloc_sample_every < 1 || cfg.batch_max < 1 ||
+  if (cfg.sample_every < 1 || cfg.alloc_sample_every < 1 ||
+      cfg.leak_sample_every < 1 || cfg.batch_max < 1 ||
       cfg.batch_window_ms < 1 || cfg.queue_capacity < 16 ||
       cfg.queue_capacity > (1u << 26) || cfg.timeout_ms < 1 ||
       cfg.retry_max > 100 || !(cfg.rate_per_minute >= 0) || !cfg.backend ||
       (cfg.template_batch &&
        gt__render_check("gt.template", cfg.template_batch)) ||
       (cfg.template_single &&
-       gt__render_check("gt.template_single", cfg.template_single))) {
+       gt__render_check("gt.template_single", cfg.template_single)) ||
+      (cfg.template_unreleased &&
+       gt__render_check("gt.template_unreleased", cfg.template_unreleased))) {
     fprintf(stderr, "fuzz_config: accepted an invalid configuration\n");
     abort();
   }

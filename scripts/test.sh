@@ -64,8 +64,9 @@ vg=(valgrind -q --error-exitcode=99 --trace-children=yes --leak-check=no
 "${vg[@]}" build/release/garbage_texts >/dev/null 2>&1 ||
   { echo "valgrind: the demo failed"; exit 1; }
 passed=$((passed + 1))
-for t in integration_test_collect integration_test_threads \
-         integration_test_age integration_test_redirect stress; do
+for t in integration_test_collect integration_test_threads integration_test_leak \
+         integration_test_leak_threads integration_test_age integration_test_redirect \
+         stress; do
   # A Criterion test runs in a forked child whose exit status Criterion
   # does not pass on: any memcheck line (-q prints errors only) fails too.
   { "${vg[@]}" "build/release/tests/$t" >/tmp/gt-vg-$t.log 2>&1 &&

@@ -12,19 +12,23 @@
 void gt__batch_init(gt_batch *b) {
   memset(b, 0, sizeof *b);
   b->scale = 1;
+  b->leak_scale = 1;
 }
 
 void gt__batch_reset(gt_batch *b) {
   gt_group *g = b->groups;
   size_t cap = b->cap_groups, icap = b->index_cap;
   uint32_t *index = b->index;
-  uint64_t scale = b->scale;
+  uint64_t scale = b->scale, leak_scale = b->leak_scale;
+  bool only = b->unreleased_only;
   memset(b, 0, sizeof *b);
   b->groups = g;
   b->cap_groups = cap;
   b->index = index;
   b->index_cap = icap;
   b->scale = scale;
+  b->leak_scale = leak_scale;
+  b->unreleased_only = only;
 }
 
 void gt__batch_free(gt_batch *b) {
@@ -186,6 +190,10 @@ int gt__batch_add(gt_batch *b, enum gt_group_by by, const gt_event *ev,
   g->bytes += ev->size;
   b->collected += n;
   b->bytes += ev->size;
+  if (ev->flags & GT_EVF_UNRELEASED) {
+    g->unreleased += n;
+    b->unreleased += n;
+  }
   uint64_t age_ms = 0, age_gcs = 0;
   bool aged = ev->flags & GT_EVF_AGE;
   if (aged) {
@@ -218,6 +226,7 @@ int gt__batch_merge(gt_batch *into, const gt_batch *from) {
     if (!g) return GT_ENOMEM;
     if (f->only_site != UINT32_MAX) note_site(g, f->only_site);
     g->count += f->count;
+    g->unreleased += f->unreleased;
     g->freed += f->freed;
     g->bytes += f->bytes;
     gt__ages_merge(&g->age_ms, &f->age_ms);
@@ -228,11 +237,17 @@ int gt__batch_merge(gt_batch *into, const gt_batch *from) {
   if (from->last_wall_ms > into->last_wall_ms)
     into->last_wall_ms = from->last_wall_ms;
   into->collected += from->collected;
+  into->unreleased += from->unreleased;
   into->freed += from->freed;
   into->sampled += from->sampled;
   into->bytes += from->bytes;
   into->overflow += from->overflow;
   into->merged += from->merged + 1;
+  /* how to read the counts: the same for every batch of one pipeline, and
+   * a copy (delivery.c) or a held batch starts empty */
+  into->scale = from->scale;
+  into->leak_scale = from->leak_scale;
+  into->unreleased_only = from->unreleased_only;
   for (size_t i = 0;
        i < from->nsamples && into->nsamples < GT_BATCH_MAX_SAMPLES; i++)
     into->samples[into->nsamples++] = from->samples[i];
@@ -265,8 +280,17 @@ static json_t *site_json(const gt_site *s) {
   return json_string(gt__site_label(s, buf, sizeof buf));
 }
 
+uint64_t gt__batch_leak_scale(const gt_batch *b) {
+  return b->scale * (b->leak_scale ? b->leak_scale : 1);
+}
+
+uint64_t gt__batch_count_scale(const gt_batch *b) {
+  return b->unreleased_only ? gt__batch_leak_scale(b) : b->scale;
+}
+
 json_t *gt__batch_json(const gt_batch *b) {
   json_t *groups = json_array(), *samples = json_array();
+  uint64_t leak = gt__batch_leak_scale(b), scale = gt__batch_count_scale(b);
   for (size_t i = 0; i < b->ngroups; i++) {
     const gt_group *g = &b->groups[i];
     json_t *o = json_object();
@@ -277,10 +301,12 @@ json_t *gt__batch_json(const gt_batch *b) {
     if (site && site != UINT32_MAX && gt__site(site)->file)
       json_object_set_new(o, "site", site_json(gt__site(site)));
     json_object_set_new(o, "count",
-                        json_integer((json_int_t)(g->count * b->scale)));
+                        json_integer((json_int_t)(g->count * scale)));
+    json_object_set_new(o, "unreleased",
+                        json_integer((json_int_t)(g->unreleased * leak)));
     json_object_set_new(o, "freed", json_integer((json_int_t)g->freed));
     json_object_set_new(o, "bytes",
-                        json_integer((json_int_t)(g->bytes * b->scale)));
+                        json_integer((json_int_t)(g->bytes * scale)));
     if (g->age_ms.n) {
       json_object_set_new(o, "age_ms", ages_json(&g->age_ms));
       json_object_set_new(o, "age_gcs", ages_json(&g->age_gcs));
@@ -303,12 +329,17 @@ json_t *gt__batch_json(const gt_batch *b) {
   json_t *o = json_object();
   json_object_set_new(o, "batch", json_integer((json_int_t)b->seq));
   json_object_set_new(o, "collected",
-                      json_integer((json_int_t)(b->collected * b->scale)));
-  json_object_set_new(o, "estimated", json_boolean(b->scale > 1));
+                      json_integer((json_int_t)(b->collected * scale)));
+  json_object_set_new(o, "estimated", json_boolean(scale > 1));
+  /* objects reclaimed while expecting release, and what was reported */
+  json_object_set_new(o, "unreleased",
+                      json_integer((json_int_t)(b->unreleased * leak)));
+  json_object_set_new(o, "unreleased_estimated", json_boolean(leak > 1));
+  json_object_set_new(o, "report",
+                      json_string(b->unreleased_only ? "unreleased" : "all"));
   json_object_set_new(o, "freed", json_integer((json_int_t)b->freed));
   json_object_set_new(o, "sampled", json_integer((json_int_t)b->sampled));
-  json_object_set_new(o, "bytes",
-                      json_integer((json_int_t)(b->bytes * b->scale)));
+  json_object_set_new(o, "bytes", json_integer((json_int_t)(b->bytes * scale)));
   json_object_set_new(o, "merged", json_integer(b->merged));
   /* objects that came as counts only (the ring was full): no size, no age */
   json_object_set_new(o, "overflowed", json_integer((json_int_t)b->overflow));

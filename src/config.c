@@ -157,6 +157,7 @@ static int fill_core(gt_config *c) {
   c->backend = c->values[GT_K_BACKEND];
   c->sample_every = core_u64(c, GT_K_SAMPLE_EVERY);
   c->alloc_sample_every = core_u64(c, GT_K_ALLOC_SAMPLE_EVERY);
+  c->leak_sample_every = core_u64(c, GT_K_LEAK_SAMPLE_EVERY);
   c->batch_max = core_u64(c, GT_K_BATCH_MAX);
   c->batch_window_ms = core_u64(c, GT_K_BATCH_WINDOW_MS);
   c->group_by = (enum gt_group_by)core_enum(c, GT_K_GROUP_BY);
@@ -164,6 +165,8 @@ static int fill_core(gt_config *c) {
   c->daily_cap = core_u64(c, GT_K_DAILY_CAP);
   c->template_batch = c->values[GT_K_TEMPLATE];
   c->template_single = c->values[GT_K_TEMPLATE_SINGLE];
+  c->report = (enum gt_report)core_enum(c, GT_K_REPORT);
+  c->template_unreleased = c->values[GT_K_TEMPLATE_UNRELEASED];
   c->queue_capacity = core_u64(c, GT_K_QUEUE_CAPACITY);
   c->retry_max = core_u64(c, GT_K_RETRY_MAX);
   c->timeout_ms = core_u64(c, GT_K_TIMEOUT_MS);

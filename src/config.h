@@ -32,6 +32,7 @@ typedef struct gt_key_def {
   X(BACKEND, "gt.backend", STR, "log", NULL, 0, 0)                             \
   X(SAMPLE_EVERY, "gt.sample_every", U64, "1", NULL, 1, GT_U64MAX)             \
   X(ALLOC_SAMPLE_EVERY, "gt.alloc_sample_every", U64, "1", NULL, 1, 1u << 30)  \
+  X(LEAK_SAMPLE_EVERY, "gt.leak_sample_every", U64, "1", NULL, 1, 1u << 30)    \
   X(BATCH_MAX, "gt.batch_max", U64, "100", NULL, 1, 1u << 30)                  \
   X(BATCH_WINDOW_MS, "gt.batch_window_ms", U64, "10000", NULL, 1, 86400000)    \
   X(GROUP_BY, "gt.group_by", ENUM, "name", "name|site|none", 0, 0)             \
@@ -39,6 +40,8 @@ typedef struct gt_key_def {
   X(DAILY_CAP, "gt.daily_cap", U64, "200", NULL, 0, GT_U64MAX)                 \
   X(TEMPLATE, "gt.template", STR, NULL, NULL, 0, 0)                            \
   X(TEMPLATE_SINGLE, "gt.template_single", STR, NULL, NULL, 0, 0)              \
+  X(REPORT, "gt.report", ENUM, "all", "all|unreleased", 0, 0)                  \
+  X(TEMPLATE_UNRELEASED, "gt.template_unreleased", STR, NULL, NULL, 0, 0)      \
   X(SPOOL_DIR, "gt.spool_dir", STR, NULL, NULL, 0, 0)                          \
   X(QUEUE_CAPACITY, "gt.queue_capacity", U64, "65536", NULL, 16, 1u << 26)     \
   X(RETRY_MAX, "gt.retry_max", U64, "5", NULL, 0, 100)                         \
@@ -61,6 +64,9 @@ enum gt_core_key {
 
 enum gt_group_by { GT_GROUP_NAME, GT_GROUP_SITE, GT_GROUP_NONE };
 enum gt_mechanism { GT_MECH_DISCLAIM, GT_MECH_FINALIZER };
+/* gt.report: every reclaimed object becomes a notification, or only those
+ * reclaimed while expecting release (docs/leaks.md). */
+enum gt_report { GT_REPORT_ALL, GT_REPORT_UNRELEASED };
 
 /* The core keys parsed into fields; every key (backend ones included) is
  * also kept as its string. Shared by the pipeline's threads: ref/unref. */
@@ -68,11 +74,14 @@ typedef struct gt_config {
   char *backend; /* comma list */
   uint64_t sample_every;
   uint64_t alloc_sample_every;
+  uint64_t leak_sample_every;
   uint64_t batch_max;
   uint64_t batch_window_ms;
   enum gt_group_by group_by;
   double rate_per_minute;
   uint64_t daily_cap;
+  enum gt_report report;
+  char *template_unreleased;
   char *template_batch;  /* gt.template */
   char *template_single; /* gt.template_single */
   char *spool_dir;       /* NULL: none (no key, XDG_STATE_HOME or HOME) */

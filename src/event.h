@@ -7,7 +7,10 @@
 
 enum gt_event_kind { GT_EV_COLLECTED = 1, GT_EV_FREED = 2 };
 
-enum { GT_EVF_AGE = 1 }; /* birth fields are set (gt.track_age) */
+enum {
+  GT_EVF_AGE = 1,       /* birth fields are set (gt.track_age) */
+  GT_EVF_UNRELEASED = 2 /* reclaimed while expecting release (a leak) */
+};
 
 typedef struct gt_event {
   uint32_t site;

@@ -261,16 +261,24 @@ static __attribute__((noinline, no_sanitize_address)) void clear_stack(void) {
   __asm__ volatile("" : : "r"(buf) : "memory"); /* keep the memset */
 }
 
-/* Kept tiny: its frame must not cover the caller's dead frames, so that
- * clear_stack wipes them before the collector scans this stack. */
-size_t gt_collect(void) {
-  clear_stack();
+/* The collection and the wait for its delivery, in a frame made after
+ * clear_stack: none of its slots can hold a stale pointer. */
+static __attribute__((noinline)) size_t collect_and_wait(void) {
   size_t n = gt__collect();
   /* Bounded: a slow server delays delivery, not the caller. */
   int64_t wait = atomic_load(&collect_wait_ms);
   if (gt__worker_sync(gt__now_ms() + wait) == GT_ESTATE) gt__clear_error();
   gt__profile_collected();
   return n;
+}
+
+/* Kept tiny, with no locals: its frame must not cover the caller's dead
+ * frames, so that clear_stack wipes them before the collector scans this
+ * stack (in an unoptimised build a local's slot keeps whatever an earlier
+ * call left there until the local is written, after the collection). */
+size_t gt_collect(void) {
+  clear_stack();
+  return collect_and_wait();
 }
 
 /* ---- statistics ---------------------------------------------------------- */

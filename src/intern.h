@@ -20,6 +20,9 @@ typedef struct gt_site {
   _Atomic bool resolved;
   _Atomic uint64_t overflow; /* events that found the ring full */
   _Atomic uint64_t overflow_bytes, overflow_freed;
+  /* the same for objects reclaimed while expecting release: kept apart, so
+   * the worker never sees one half of a leak's counts without the other */
+  _Atomic uint64_t overflow_unreleased, overflow_unreleased_bytes;
   /* totals, written only by the worker, read by gt_get_name_stats */
   _Atomic uint64_t collected, freed, bytes;
   /* still reachable at the last count (gt_shutdown), written by its walk */

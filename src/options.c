@@ -356,6 +356,8 @@ static int check_config(const gt_config *c) {
     rc = gt__render_check("gt.template", c->template_batch);
   if (!rc && c->template_single)
     rc = gt__render_check("gt.template_single", c->template_single);
+  if (!rc && c->template_unreleased)
+    rc = gt__render_check("gt.template_unreleased", c->template_unreleased);
   return rc;
 }
 

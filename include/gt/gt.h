@@ -115,6 +115,23 @@ GT_EXTERN void *gt_malloc_atomic_at(size_t size, const char *name,
  * collected. A finalizer it already had still runs, after the event. */
 GT_EXTERN int gt_watch(void *gc_obj, const char *name);
 
+/* ---- leak mode: objects that must be released ----------------------------
+ * gt_expect_release(obj): obj owns something (a socket, a lock, a file),
+ * so its death before gt_release(obj) is a leak. obj is a gt object
+ * (gt_malloc family) or a gt_watch'ed bdwgc object. Leaks are counted in
+ * gt_stats.unreleased, and with gt.report=unreleased only they become
+ * messages: "LEAK: Connection reclaimed without release (conn.c:42) x17".
+ * gt.leak_sample_every=N marks 1 tracked object in N, per thread: counts
+ * are then estimates. On a gt object a call sets or clears a header bit,
+ * with no lock and no allocation (a watched object takes a lock).
+ * gt_realloc keeps the mark; gt_free and GC_FREE count as a release.
+ * Releasing an unmarked object is GT_OK (under sampling most are). Either
+ * returns GT_EINVAL (gt_last_error says why) for NULL, a pointer inside an
+ * object, a freed object, or anything neither gt's nor watched.
+ * docs/leaks.md. */
+GT_EXTERN int gt_expect_release(void *obj);
+GT_EXTERN int gt_release(void *obj);
+
 /* ---- collection and delivery ---------------------------------------------
  * gt_collect: full collection; every dead gt object is reported (lazy
  * sweeping is forced for gt objects), then waits until the pipeline has
@@ -148,7 +165,10 @@ GT_EXTERN int gt_flush(int timeout_ms);
   X(held, PIPELINE, "batches merged into a later message")                     \
   X(overflowed, PIPELINE, "objects counted without details (ring full)")       \
   X(bytes, PIPELINE, "bytes of collected tracked objects")                     \
-  X(estimated_bytes, DERIVED, "bytes scaled by gt.alloc_sample_every")
+  X(estimated_bytes, DERIVED, "bytes scaled by gt.alloc_sample_every")         \
+  X(unreleased, PIPELINE, "objects reclaimed while still expecting release")   \
+  X(estimated_unreleased, DERIVED,                                             \
+    "unreleased scaled by gt.alloc_sample_every and gt.leak_sample_every")
 
 typedef struct gt_stats {
 #define GT__STATS_FIELD(field, who, meaning) uint64_t field;

@@ -194,7 +194,6 @@ static void offer(gt_sink *s, gt_batch *b) {
   if (was_empty)
     s->held.merged--; /* merging into an empty holder is not a merge */
   s->held.seq = b->seq;
-  s->held.scale = b->scale;
   enum gt_rl_verdict v =
       gt__ratelimit_take(&s->rl, gt__now_ms(), gt__wall_ms());
   if (v == GT_RL_HOLD)
@@ -411,7 +410,6 @@ void gt__sink_offer(gt_sink *s, gt_batch *b, bool take) {
     if (gt__batch_merge(&it->batch, b) == 0) {
       it->batch.merged = b->merged; /* a copy, not a merge */
       it->batch.seq = b->seq;
-      it->batch.scale = b->scale;
       post(s, it);
       return;
     }

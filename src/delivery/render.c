@@ -1,9 +1,11 @@
 /* Message text from a batch and a template.
  *
  * Placeholders: {count} {name} {names} {bytes} {site} {sampled} {freed}
- * {batch}; "{{" and "}}" are literal braces ("{{x}}" reads "{x}"), and so
- * is a lone "}". One object alone uses the single template (the seed's
- * sentence by default), anything else the batch one. */
+ * {batch} {unreleased} {leaks}; "{{" and "}}" are literal braces ("{{x}}"
+ * reads "{x}"), and so is a lone "}". With gt.report=unreleased every batch
+ * holds leaks only and uses the unreleased template ("LEAK: ..."); else one
+ * object alone uses the single template (the seed's sentence by default),
+ * anything else the batch one. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,11 +16,12 @@
 #define DEFAULT_SINGLE                                                         \
   "The object with name {name} is being removed from memory!"
 #define DEFAULT_BATCH "{count} objects collected (sampled {sampled}): {names}"
+#define DEFAULT_UNRELEASED "LEAK: {leaks}"
 #define MAX_NAMES 10
 
-static const char *const placeholders[] = {"count", "name",  "names",
-                                           "bytes", "site",  "sampled",
-                                           "freed", "batch", NULL};
+static const char *const placeholders[] = {
+    "count", "name",  "names", "bytes",      "site", "sampled",
+    "freed", "batch", "leaks", "unreleased", NULL};
 
 int gt__render_check(const char *key, const char *tpl) {
   for (const char *p = tpl; (p = strchr(p, '{'));) {
@@ -34,8 +37,9 @@ int gt__render_check(const char *key, const char *tpl) {
       ok |= strlen(placeholders[i]) == n && !strncmp(placeholders[i], p + 1, n);
     if (!ok)
       return gt__fail(GT_EINVAL,
-                      "%s: unknown placeholder {%.*s} (known: "
-                      "count, name, names, bytes, site, sampled, freed, batch)",
+                      "%s: unknown placeholder {%.*s} (known: count, name, "
+                      "names, bytes, site, sampled, freed, batch, leaks, "
+                      "unreleased)",
                       key, (int)n, p + 1);
     p = end + 1;
   }
@@ -100,13 +104,47 @@ static uint32_t group_site(const gt_group *g) {
 
 static void put_count(sbuf *s, const gt_batch *b, uint64_t v) {
   char buf[32];
-  if (b->scale > 1) puts_(s, "~");
-  puts_(s, gt__fmt_count(v * b->scale, buf));
+  uint64_t scale = gt__batch_count_scale(b);
+  if (scale > 1) puts_(s, "~");
+  puts_(s, gt__fmt_count(v * scale, buf));
+}
+
+/* " (file:line; age 1 ms..2 s, median 40 ms)": what a group's objects
+ * share, if anything. */
+static void put_detail(sbuf *s, const gt_group *g) {
+  char buf[512];
+  uint32_t site = group_site(g);
+  bool has_site = site && gt__site(site)->file;
+  if (!has_site && !g->age_ms.n) return;
+  puts_(s, " (");
+  if (has_site) puts_(s, gt__site_label(gt__site(site), buf, sizeof buf));
+  if (g->age_ms.n) { /* gt.track_age: how long they lived */
+    char lo[32], mid[32], hi[32];
+    snprintf(buf, sizeof buf, "%sage %s..%s, median %s", has_site ? "; " : "",
+             gt__fmt_ms(g->age_ms.min, lo, sizeof lo),
+             gt__fmt_ms(g->age_ms.max, hi, sizeof hi),
+             gt__fmt_ms(gt__ages_median(&g->age_ms), mid, sizeof mid));
+    puts_(s, buf);
+  }
+  puts_(s, ")");
+}
+
+static void put_leak_count(sbuf *s, const gt_batch *b, uint64_t v) {
+  char buf[32];
+  if (gt__batch_leak_scale(b) > 1) puts_(s, "~");
+  puts_(s, gt__fmt_count(v * gt__batch_leak_scale(b), buf));
+}
+
+static void put_more(sbuf *s, const char *sep, size_t more) {
+  char buf[64];
+  if (!more) return;
+  snprintf(buf, sizeof buf, "%s+%zu more", sep, more);
+  puts_(s, buf);
 }
 
 static void put_names(sbuf *s, const gt_batch *b) {
-  char buf[512];
-  size_t shown = 0;
+  char buf[64];
+  size_t shown = 0, rest = 0;
   for (size_t i = 0; i < b->ngroups && shown < MAX_NAMES; i++) {
     const gt_group *g = &b->groups[i];
     if (!g->count) continue;
@@ -114,32 +152,43 @@ static void put_names(sbuf *s, const gt_batch *b) {
     puts_(s, g->name_id ? gt__name(g->name_id) : "objects");
     puts_(s, " x");
     put_count(s, b, g->count);
-    uint32_t site = group_site(g);
-    bool has_site = site && gt__site(site)->file;
-    if (has_site || g->age_ms.n) puts_(s, " (");
-    if (has_site) puts_(s, gt__site_label(gt__site(site), buf, sizeof buf));
-    if (g->age_ms.n) { /* gt.track_age: how long they lived */
-      char lo[32], mid[32], hi[32];
-      snprintf(buf, sizeof buf, "%sage %s..%s, median %s", has_site ? "; " : "",
-               gt__fmt_ms(g->age_ms.min, lo, sizeof lo),
-               gt__fmt_ms(g->age_ms.max, hi, sizeof hi),
-               gt__fmt_ms(gt__ages_median(&g->age_ms), mid, sizeof mid));
-      puts_(s, buf);
-    }
-    if (has_site || g->age_ms.n) puts_(s, ")");
+    put_detail(s, g);
   }
-  size_t rest = 0;
   for (size_t i = 0; i < b->ngroups; i++)
     rest += b->groups[i].count != 0;
-  if (rest > shown) {
-    snprintf(buf, sizeof buf, ", +%zu more", rest - shown);
-    puts_(s, buf);
-  }
+  put_more(s, ", ", rest - shown);
   if (b->freed) {
     snprintf(buf, sizeof buf, "; %s freed explicitly",
              gt__fmt_count(b->freed, (char[32]){0}));
     puts_(s, buf);
   }
+  if (b->unreleased && !b->unreleased_only) { /* gt.report=all: say so */
+    puts_(s, "; ");
+    put_leak_count(s, b, b->unreleased);
+    puts_(s, " reclaimed without release");
+  }
+}
+
+/* "Conn reclaimed without release (conn.c:42) x17; Buf ... x2": the
+ * groups that hold leaks, the count last (it reads as a tally). */
+static void put_leaks(sbuf *s, const gt_batch *b) {
+  size_t shown = 0, rest = 0;
+  for (size_t i = 0; i < b->ngroups && shown < MAX_NAMES; i++) {
+    const gt_group *g = &b->groups[i];
+    if (!g->unreleased) continue;
+    if (shown++) puts_(s, "; ");
+    puts_(s, g->name_id ? gt__name(g->name_id) : "objects");
+    puts_(s, " reclaimed without release");
+    put_detail(s, g);
+    if (g->unreleased * gt__batch_leak_scale(b) > 1) {
+      puts_(s, " x");
+      put_leak_count(s, b, g->unreleased);
+    }
+  }
+  for (size_t i = 0; i < b->ngroups; i++)
+    rest += b->groups[i].unreleased != 0;
+  if (!rest) puts_(s, "none");
+  put_more(s, "; ", rest - shown);
 }
 
 static void expand(sbuf *s, const char *ph, size_t n, const gt_batch *b) {
@@ -164,6 +213,10 @@ static void expand(sbuf *s, const char *ph, size_t n, const gt_batch *b) {
     puts_(s, gt__fmt_count(b->freed, buf));
   else if (IS("batch"))
     puts_(s, gt__fmt_count(b->seq, buf));
+  else if (IS("leaks"))
+    put_leaks(s, b);
+  else if (IS("unreleased"))
+    put_leak_count(s, b, b->unreleased);
 #undef IS
 }
 
@@ -171,6 +224,10 @@ char *gt__render(const gt_config *cfg, const gt_batch *b) {
   bool single = b->collected == 1 && b->freed == 0 && b->scale == 1;
   const char *tpl = single ? cfg->template_single : cfg->template_batch;
   if (!tpl || !*tpl) tpl = single ? DEFAULT_SINGLE : DEFAULT_BATCH;
+  if (b->unreleased_only) { /* gt.report=unreleased: leaks only */
+    tpl = cfg->template_unreleased;
+    if (!tpl || !*tpl) tpl = DEFAULT_UNRELEASED;
+  }
   sbuf s = {0};
   puts_(&s, "");
   for (const char *p = tpl; *p;) {

@@ -32,10 +32,12 @@
 #include "gc/object.h"
 #include "gc/stack.h"
 #include "gc/tlcache.h"
+#include "stats.h"
 
 static _Atomic enum gt_mechanism mechanism = GT_MECH_DISCLAIM;
 static _Atomic uint64_t alloc_every = 1;
 static _Atomic bool track_age;
+_Atomic uint64_t gt__leak_every = 1;
 
 /* Allocation counters are per thread so gt_malloc does no locked add;
  * gt_get_stats sums them. Records of exited threads stay in the list. */
@@ -56,6 +58,7 @@ int gt__alloc_setup(const gt_config *cfg) {
   atomic_store(&alloc_every, cfg->alloc_sample_every);
   atomic_store(&track_age, cfg->track_age);
   gt__stack_config((int)cfg->stack_depth, cfg->stack_sample_every);
+  atomic_store(&gt__leak_every, cfg->leak_sample_every);
   return 0;
 }
 
@@ -118,6 +121,9 @@ void gt__alloc_stats(gt_stats *out) {
   out->tracked = t;
   out->bypassed = b;
   out->live = gt__live_total();
+  /* gt_get_stats fills the pipeline's fields (unreleased) before ours. */
+  out->estimated_unreleased =
+      out->unreleased * gt__stats_scale_get() * atomic_load(&gt__leak_every);
 }
 #undef SUM
 
@@ -251,7 +257,7 @@ static size_t checked_slot(const char *fn, void *p, uint64_t *h) {
   if (base != p) gt__misuse(fn, p, "points inside an object, not at its start");
   size_t slot = gt__gt_slot(p);
   if (!slot) return 0;
-  *h = *gt__header(p, slot);
+  *h = gt__header_load(gt__header(p, slot));
   if (!(*h & H_GT)) gt__misuse(fn, p, "not a live gt object (double free?)");
   return slot;
 }
@@ -265,9 +271,12 @@ static void drop(void *p, size_t slot, uint64_t h) {
 }
 
 /* Frees a gt object: counted as freed if tracked, never reported again
- * (its header is cleared first, so no sweep or finalizer sees it). */
+ * (its header is cleared first, so no sweep or finalizer sees it). Freeing
+ * is an explicit end of life: a release, never a leak, so the event
+ * carries no GT_EVF_UNRELEASED whatever H_EXPECT said. */
 static void free_obj(void *p, size_t slot, uint64_t h) {
-  if (h & H_LIVE) gt__emit(gt__site_of(h), GT_EV_FREED, h & H_SIZE_MASK, NULL);
+  if (h & H_LIVE)
+    gt__emit(gt__site_of(h), GT_EV_FREED, h & H_SIZE_MASK, NULL, 0);
   drop(p, slot, h);
 }
 
@@ -288,8 +297,9 @@ void gt_free(void *p) {
     free_obj(p, slot, h);
 }
 
-/* Moves an object to a larger slot; it keeps its name, site, age and
- * whether it is tracked, and is never counted twice. */
+/* Moves an object to a larger slot; it keeps its name, site, age, whether
+ * it is tracked and whether it expects release, and is never counted
+ * twice. */
 static void *move(void *p, size_t slot, uint64_t h, size_t size) {
   void *q = alloc_obj(size, gt__site_of(h), h & H_ATOMIC, (h & H_LIVE) ? 1 : 0,
                       false);
@@ -299,12 +309,13 @@ static void *move(void *p, size_t slot, uint64_t h, size_t size) {
   size_t qslot = gt__gt_slot(q);
   uint64_t *qh = gt__header(q, qslot);
   if ((h & H_AGE) && (*qh & H_AGE)) qh[-1] = gt__header(p, slot)[-1];
+  *qh |= h & H_EXPECT; /* q is not the program's yet: a plain store */
   drop(p, slot, h);
   return q;
 }
 
 void *gt__realloc_object(void *p, size_t slot, size_t size) {
-  uint64_t *hp = gt__header(p, slot), h = *hp;
+  uint64_t *hp = gt__header(p, slot), h = gt__header_load(hp);
   if (!(h & H_GT)) gt__misuse("gt_realloc", p, "not a live gt object (freed?)");
   if (size > GT_MAX_OBJECT) {
     gt__fail(GT_ENOMEM, "gt_realloc: %zu bytes is more than gt can track",
@@ -312,7 +323,11 @@ void *gt__realloc_object(void *p, size_t slot, size_t size) {
     return NULL;
   }
   if (size <= slot - gt__tail_bytes(h)) {
-    *hp = (h & ~H_SIZE_MASK) | size; /* fits: only the recorded size */
+    /* fits: only the recorded size; the loop keeps a mark another thread
+     * sets meanwhile */
+    while (!__atomic_compare_exchange_n(hp, &h, (h & ~H_SIZE_MASK) | size, true,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+      ;
     return p;
   }
   return move(p, slot, h, size);

@@ -36,6 +36,11 @@ static void push(const gt_event *ev) {
   if (ev->kind == GT_EV_FREED) {
     atomic_fetch_add_explicit(&s->overflow_freed, ev->count,
                               memory_order_relaxed);
+  } else if (ev->flags & GT_EVF_UNRELEASED) {
+    atomic_fetch_add_explicit(&s->overflow_unreleased, ev->count,
+                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->overflow_unreleased_bytes, bytes,
+                              memory_order_relaxed);
   } else {
     atomic_fetch_add_explicit(&s->overflow, ev->count, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->overflow_bytes, bytes, memory_order_relaxed);
@@ -43,16 +48,24 @@ static void push(const gt_event *ev) {
   atomic_store_explicit(&overflow_pending, 1, memory_order_release);
 }
 
-void gt__emit_run(uint32_t site, uint64_t size, uint16_t count) {
-  gt_event ev = {
-      .site = site, .kind = GT_EV_COLLECTED, .count = count, .size = size};
+void gt__emit_run(uint32_t site, uint64_t size, uint16_t count, uint8_t flags) {
+  gt_event ev = {.site = site,
+                 .kind = GT_EV_COLLECTED,
+                 .flags = flags,
+                 .count = count,
+                 .size = size};
   push(&ev);
 }
 
-void gt__emit(uint32_t site, int kind, uint64_t size, const uint64_t *birth) {
-  gt_event ev = {.site = site, .kind = (uint8_t)kind, .count = 1, .size = size};
+void gt__emit(uint32_t site, int kind, uint64_t size, const uint64_t *birth,
+              uint8_t flags) {
+  gt_event ev = {.site = site,
+                 .kind = (uint8_t)kind,
+                 .flags = flags,
+                 .count = 1,
+                 .size = size};
   if (birth) {
-    ev.flags = GT_EVF_AGE;
+    ev.flags |= GT_EVF_AGE;
     ev.birth_gc = (uint32_t)(*birth >> GT_BIRTH_MS_BITS);
     ev.death_gc = (uint32_t)(GC_get_gc_no() & GT_GCNO_MASK);
     ev.birth_ms = (int64_t)(*birth & GT_BIRTH_MS_MASK);

@@ -41,7 +41,7 @@ bool gt__interposed(void) {
 size_t gt__ov_size(const void *p) {
   size_t slot = gt__gt_slot(p);
   if (!slot) return gt__real_size(p);
-  uint64_t h = *gt__header((void *)p, slot);
+  uint64_t h = gt__header_load(gt__header((void *)p, slot));
   return slot - (h & H_GT ? gt__tail_bytes(h) : HDR_BYTES);
 }
 

@@ -30,7 +30,11 @@
 #define H_SITE_SHIFT 40
 #define H_SITE_MASK ((1ull << GT_SITE_BITS) - 1)
 #define H_FIN (1ull << 39) /* a finalizer reports it (finalizer mechanism) */
-#define H_SIZE_MASK (H_FIN - 1)
+/* gt_expect_release: its death is a leak unless gt_release clears this
+ * first. Flipped with atomic RMWs (other threads may mark or release the
+ * same object); read by the sweeper with the rest of the header. */
+#define H_EXPECT (1ull << 38)
+#define H_SIZE_MASK (H_EXPECT - 1)
 #define HDR_BYTES sizeof(uint64_t)
 /* The largest request: the size field holds it, and slot arithmetic on it
  * cannot overflow. */
@@ -57,6 +61,18 @@ static inline uint32_t gt__site_of(uint64_t h) {
   return (uint32_t)((h >> H_SITE_SHIFT) & H_SITE_MASK);
 }
 
+/* The event flags a header gives its report (event.h). */
+static inline uint8_t gt__flags_of(uint64_t h) {
+  return h & H_EXPECT ? GT_EVF_UNRELEASED : 0;
+}
+
+/* A live object's header may change under us (gt_expect_release and
+ * gt_release in other threads): read it as one atomic word. Relaxed: a
+ * plain load on every target gt supports. */
+static inline uint64_t gt__header_load(const uint64_t *hp) {
+  return __atomic_load_n(hp, __ATOMIC_RELAXED);
+}
+
 /* kinds.c: set once by setup.c, read everywhere. */
 GT_HIDDEN void gt__kinds_set(int ptr, int atomic, size_t extra_byte);
 GT_HIDDEN extern size_t gt__extra; /* bdwgc's pad: 1 with interior ptrs */
@@ -75,10 +91,13 @@ GT_HIDDEN int gt__gc_setup(void);
  * Safe for any pointer (GC_base answers NULL outside the heap). */
 GT_HIDDEN size_t gt__gt_slot(const void *p);
 
-/* This thread's run of identical reports not pushed yet (reclaim.c). */
+/* This thread's run of identical reports not pushed yet (reclaim.c):
+ * the same site, size and flags (an unreleased object never joins a run of
+ * released ones). */
 typedef struct gt_run {
   uint32_t site;
   uint16_t count;
+  uint8_t flags; /* GT_EVF_UNRELEASED or 0 */
   uint64_t size;
 } gt_run;
 GT_HIDDEN extern
@@ -93,9 +112,11 @@ static inline void gt__flush_pending(void) {
 /* The producer side of the ring (emit.c): safe in the collector's context,
  * pushes or counts the overflow. */
 GT_HIDDEN void gt__emit(uint32_t site, int kind, uint64_t size,
-                        const uint64_t *birth); /* birth word or NULL */
-/* Objects of one site and size, collected (no ages). */
-GT_HIDDEN void gt__emit_run(uint32_t site, uint64_t size, uint16_t count);
+                        const uint64_t *birth, /* birth word or NULL */
+                        uint8_t flags);        /* GT_EVF_UNRELEASED or 0 */
+/* Objects of one site, size and flags, collected (no ages). */
+GT_HIDDEN void gt__emit_run(uint32_t site, uint64_t size, uint16_t count,
+                            uint8_t flags);
 GT_HIDDEN uint64_t gt__reported(void); /* objects reported collected, ever */
 
 /* Allocation for a name (or a site) found by the caller (alloc.c); ra is
@@ -127,6 +148,14 @@ GT_HIDDEN void gt__reclaim_setup(void);
 /* Installs gt's collection-event and push-other-roots hooks, keeping what
  * the program had installed (interpose.c). */
 GT_HIDDEN void gt__install_hooks(void);
+
+/* gt.leak_sample_every in force (alloc.c keeps the allocation paths'
+ * configuration; leak.c reads it on every gt_expect_release). */
+GT_HIDDEN extern _Atomic uint64_t gt__leak_every;
+/* The mark of a gt_watch'ed object that is not a gt object (watch.c):
+ * GT_EINVAL when gt_watch never saw it. */
+enum gt_mark_op { GT_MARK_SET, GT_MARK_CLEAR, GT_MARK_CHECK };
+GT_HIDDEN int gt__watch_mark(void *obj, enum gt_mark_op op, const char *fn);
 
 /* GC_free and GC_realloc on a gt object (interpose.c calls these). */
 GT_HIDDEN void gt__free_object(void *p, size_t slot);

@@ -31,7 +31,8 @@ void gt__reclaim_setup(void) {
 __attribute__((tls_model("initial-exec"))) _Thread_local gt_run gt__pending;
 
 void gt__push_pending(void) {
-  gt__emit_run(gt__pending.site, gt__pending.size, gt__pending.count);
+  gt__emit_run(gt__pending.site, gt__pending.size, gt__pending.count,
+               gt__pending.flags);
   gt__pending.count = 0;
 }
 
@@ -48,26 +49,31 @@ static __attribute__((noinline)) void report_slow(uint64_t *hp, uint64_t h,
                                                   size_t slot) {
   uint32_t site = gt__site_of(h);
   uint64_t size = h & H_SIZE_MASK;
-  if (!sane(h, slot)) {
+  uint8_t flags = gt__flags_of(h);
+  if (!sane(h, slot)) { /* its bits mean nothing: not a leak either */
     site = GT_CORRUPT_SITE;
     size = slot - HDR_BYTES;
+    flags = 0;
   } else if (h & H_AGE) { /* ages are per object */
-    gt__emit(site, GT_EV_COLLECTED, size, hp - 1);
+    gt__emit(site, GT_EV_COLLECTED, size, hp - 1, flags);
     return;
   }
   gt__flush_pending();
-  gt__pending = (gt_run){.site = site, .count = 1, .size = size};
+  gt__pending =
+      (gt_run){.site = site, .count = 1, .flags = flags, .size = size};
 }
 
 /* Inline into the sweeper's callback: most reports extend the run of the
- * one before, which was checked when the run began. */
+ * one before, which was checked when the run began. The object is dead, so
+ * no mutator writes its header any more: a plain store clears LIVE. */
 static inline void report(void *base, size_t slot) {
-  uint64_t *hp = gt__header(base, slot), h = *hp;
+  uint64_t *hp = gt__header(base, slot), h = gt__header_load(hp);
   if (!(h & H_LIVE)) return;
   *hp = h & ~H_LIVE; /* exactly once, whoever sees it first */
   if ((h & (H_GT | H_AGE)) == H_GT && gt__pending.count &&
       gt__pending.site == gt__site_of(h) &&
-      gt__pending.size == (h & H_SIZE_MASK) && gt__pending.count < UINT16_MAX) {
+      gt__pending.size == (h & H_SIZE_MASK) &&
+      gt__pending.flags == gt__flags_of(h) && gt__pending.count < UINT16_MAX) {
     gt__pending.count++;
     return;
   }
@@ -106,7 +112,7 @@ typedef struct walk_ctx {
 /* A reachable tracked object: live, counted under its site. Only the walk
  * writes these counters, one collection at a time. */
 static void count_if_live(void *obj, size_t bytes) {
-  uint64_t h = *gt__header(obj, bytes);
+  uint64_t h = gt__header_load(gt__header(obj, bytes));
   if (!(h & H_LIVE)) return;
   bool ok = sane(h, bytes);
   gt_site *s = gt__site(ok ? gt__site_of(h) : GT_CORRUPT_SITE);
@@ -131,7 +137,8 @@ static void GC_CALLBACK visit(void *obj, size_t bytes, void *cd) {
     return; /* a large object has its block alone: marked, hence alive */
   if (!gt__is_gt_kind(GC_get_kind_and_size(obj, NULL))) return;
   for (char *p = (char *)blk; p + bytes <= (char *)blk + GT_HBLK; p += bytes)
-    if ((*gt__header(p, bytes) & H_LIVE) && !GC_is_marked(p)) report(p, bytes);
+    if ((gt__header_load(gt__header(p, bytes)) & H_LIVE) && !GC_is_marked(p))
+      report(p, bytes);
 }
 
 /* Collection events, lock held (interpose.c chains the program's own). */

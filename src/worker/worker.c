@@ -23,6 +23,9 @@
 #include "worker/worker.h"
 
 #define POLL_MS 5 /* producers cannot signal, so an idle worker polls */
+/* A site's overflow counters: collected (count, bytes), freed, unreleased
+ * (count, bytes); intern.h. */
+enum { OV_COUNT, OV_BYTES, OV_FREED, OV_UNREL, OV_UNREL_BYTES, NOV };
 
 static struct {
   pthread_mutex_t mu;
@@ -38,9 +41,9 @@ static struct {
   gt_sampler sampler;
   int64_t batch_deadline;
   int64_t wall_ms;   /* read once per pass: one clock call, not one per event */
-  uint64_t *ov_seen; /* per site, overflow already counted: 3 counters */
+  uint64_t *ov_seen; /* per site, overflow already counted: NOV counters */
   uint32_t ov_cap;
-  uint64_t reserved_seen[GT_OTHER_SITE - GT_FIRST_RESERVED + 1][3];
+  uint64_t reserved_seen[GT_OTHER_SITE - GT_FIRST_RESERVED + 1][NOV];
 } W = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static pthread_once_t conds_once = PTHREAD_ONCE_INIT;
@@ -72,15 +75,41 @@ static void close_batch(void) {
   if (gt__batch_empty(&W.batch)) return;
   W.batch.seq = gt__counter(GT_C_batches) + 1;
   W.batch.scale = W.cfg->alloc_sample_every;
+  W.batch.leak_scale = W.cfg->leak_sample_every;
+  W.batch.unreleased_only = W.cfg->report == GT_REPORT_UNRELEASED;
   gt__count(GT_C_batches, 1);
   for (int i = 0; i < W.nsinks; i++)
     gt__sink_offer(W.sinks[i], &W.batch, i == W.nsinks - 1);
   gt__batch_reset(&W.batch);
 }
 
+/* Whether ev's objects become notifications: with gt.report=unreleased
+ * only leaks do; the others are counted all the same. */
+static bool notified(const gt_event *ev) {
+  return W.cfg->report == GT_REPORT_ALL ||
+         (ev->kind == GT_EV_COLLECTED && (ev->flags & GT_EVF_UNRELEASED));
+}
+
+/* Objects counted in the statistics only (gt.report=unreleased). */
+static void count_only(const gt_event *ev, uint64_t n, uint64_t bytes) {
+  if (ev->kind == GT_EV_FREED) {
+    gt__count(GT_C_freed, n);
+  } else {
+    gt__count(GT_C_collected, n);
+    gt__count(GT_C_bytes, bytes);
+  }
+  count_site(ev->site, ev->kind, n, bytes);
+}
+
 /* Counts n objects described by ev; `bytes` is their total size. */
 static void process_run(const gt_event *ev, uint64_t n, uint64_t bytes,
                         int64_t now) {
+  if (ev->kind == GT_EV_COLLECTED && (ev->flags & GT_EVF_UNRELEASED))
+    gt__count(GT_C_unreleased, n); /* in either report mode */
+  if (!notified(ev)) {
+    count_only(ev, n, bytes);
+    return;
+  }
   if (gt__batch_empty(&W.batch)) {
     W.batch_deadline = now + (int64_t)W.cfg->batch_window_ms;
     W.batch.first_wall_ms = W.wall_ms;
@@ -134,7 +163,7 @@ static void process(const gt_event *ev, uint64_t n, uint64_t bytes,
     return; /* cannot happen with a valid header; never trust memory blindly */
   if (!gt__site_resolved(ev->site)) resolve(ev->site);
   while (n) {
-    uint64_t take = ev->kind == GT_EV_FREED ? n : room();
+    uint64_t take = ev->kind == GT_EV_FREED || !notified(ev) ? n : room();
     if (take > n) take = n;
     uint64_t b = take == n ? bytes : bytes / n * take;
     process_run(ev, take, b, now);
@@ -146,33 +175,48 @@ static void process(const gt_event *ev, uint64_t n, uint64_t bytes,
 static bool grow_ov(uint32_t sites) {
   if (sites + 1 <= W.ov_cap) return true;
   uint32_t cap = (sites + 1) * 2;
-  uint64_t *p = realloc(W.ov_seen, (size_t)cap * 3 * sizeof *p);
+  uint64_t *p = realloc(W.ov_seen, (size_t)cap * NOV * sizeof *p);
   if (!p) return false;
-  memset(p + (size_t)W.ov_cap * 3, 0, (size_t)(cap - W.ov_cap) * 3 * sizeof *p);
+  memset(p + (size_t)W.ov_cap * NOV, 0,
+         (size_t)(cap - W.ov_cap) * NOV * sizeof *p);
   W.ov_seen = p;
   W.ov_cap = cap;
   return true;
 }
 
+/* A site's overflow counters now, in OV_* order. */
+static void overflow_now(const gt_site *s, uint64_t v[NOV]) {
+  v[OV_COUNT] = atomic_load_explicit(&s->overflow, memory_order_relaxed);
+  v[OV_BYTES] = atomic_load_explicit(&s->overflow_bytes, memory_order_relaxed);
+  v[OV_FREED] = atomic_load_explicit(&s->overflow_freed, memory_order_relaxed);
+  v[OV_UNREL] =
+      atomic_load_explicit(&s->overflow_unreleased, memory_order_relaxed);
+  v[OV_UNREL_BYTES] =
+      atomic_load_explicit(&s->overflow_unreleased_bytes, memory_order_relaxed);
+}
+
+/* n overflowed objects like ev (bytes in all), if any. */
+static void overflowed(gt_event ev, uint64_t n, uint64_t bytes, int64_t now) {
+  if (!n) return;
+  gt__count(GT_C_overflowed, n);
+  if (ev.kind == GT_EV_COLLECTED && notified(&ev)) W.batch.overflow += n;
+  process(&ev, n, bytes, now);
+}
+
 /* Overflowed objects came as counts only: no size each, no age. */
-static void overflow_of(uint32_t id, uint64_t seen[3], int64_t now) {
-  gt_site *s = gt__site(id);
-  uint64_t c = atomic_load_explicit(&s->overflow, memory_order_relaxed);
-  uint64_t b = atomic_load_explicit(&s->overflow_bytes, memory_order_relaxed);
-  uint64_t f = atomic_load_explicit(&s->overflow_freed, memory_order_relaxed);
-  uint64_t dc = c - seen[0], db = b - seen[1], df = f - seen[2];
-  seen[0] = c, seen[1] = b, seen[2] = f;
-  if (dc) {
-    gt_event ev = {.site = id, .kind = GT_EV_COLLECTED};
-    gt__count(GT_C_overflowed, dc);
-    W.batch.overflow += dc;
-    process(&ev, dc, db, now);
+static void overflow_of(uint32_t id, uint64_t seen[NOV], int64_t now) {
+  uint64_t v[NOV], d[NOV];
+  overflow_now(gt__site(id), v);
+  for (int i = 0; i < NOV; i++) {
+    d[i] = v[i] - seen[i];
+    seen[i] = v[i];
   }
-  if (df) {
-    gt_event ev = {.site = id, .kind = GT_EV_FREED};
-    gt__count(GT_C_overflowed, df);
-    process(&ev, df, 0, now);
-  }
+  gt_event ev = {.site = id, .kind = GT_EV_COLLECTED};
+  overflowed(ev, d[OV_COUNT], d[OV_BYTES], now);
+  ev.flags = GT_EVF_UNRELEASED;
+  overflowed(ev, d[OV_UNREL], d[OV_UNREL_BYTES], now);
+  ev = (gt_event){.site = id, .kind = GT_EV_FREED};
+  overflowed(ev, d[OV_FREED], 0, now);
 }
 
 static void take_overflow(int64_t now) {
@@ -183,7 +227,7 @@ static void take_overflow(int64_t now) {
     return;
   }
   for (uint32_t id = 1; id <= n; id++)
-    overflow_of(id, &W.ov_seen[(size_t)id * 3], now);
+    overflow_of(id, &W.ov_seen[(size_t)id * NOV], now);
   for (uint32_t id = GT_FIRST_RESERVED; id <= GT_OTHER_SITE; id++)
     overflow_of(id, W.reserved_seen[id - GT_FIRST_RESERVED], now);
 }
@@ -198,7 +242,8 @@ static size_t drain(int64_t now) {
     n++;
     uint64_t c = ev.count ? ev.count : 1;
     if (len && ev.site == run.site && ev.kind == run.kind &&
-        ev.size == run.size && !(ev.flags & GT_EVF_AGE)) {
+        ev.size == run.size && ev.flags == run.flags &&
+        !(ev.flags & GT_EVF_AGE)) {
       len += c;
       continue;
     }
@@ -322,11 +367,8 @@ void gt__worker_stop(void) {
   gt__batch_free(&W.batch);
 }
 
-static void seen_now(uint32_t id, uint64_t seen[3]) {
-  gt_site *s = gt__site(id);
-  seen[0] = atomic_load(&s->overflow);
-  seen[1] = atomic_load(&s->overflow_bytes);
-  seen[2] = atomic_load(&s->overflow_freed);
+static void seen_now(uint32_t id, uint64_t seen[NOV]) {
+  overflow_now(gt__site(id), seen);
 }
 
 /* fork(): the worker does not exist in the child. Overflow the parent had
@@ -348,7 +390,7 @@ void gt__worker_fork(enum gt_fork_phase phase) {
   uint32_t n = gt__site_count();
   if (grow_ov(n))
     for (uint32_t id = 1; id <= n; id++)
-      seen_now(id, &W.ov_seen[(size_t)id * 3]);
+      seen_now(id, &W.ov_seen[(size_t)id * NOV]);
   for (uint32_t id = GT_FIRST_RESERVED; id <= GT_OTHER_SITE; id++)
     seen_now(id, W.reserved_seen[id - GT_FIRST_RESERVED]);
 }

@@ -7,6 +7,7 @@
 #include <gc.h>
 #include <gt/gt.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -32,6 +33,28 @@ static inline void gt_test_start(const char *const *kv) {
   int rc = gt_init(o);
   gt_options_free(o);
   cr_assert_eq(rc, 0, "gt_init: %s", gt_last_error());
+}
+
+/* Runs fn(arg) in a thread of its own (registered with bdwgc: GC_THREADS
+ * redirects pthread_create) and waits for it. Objects it drops are then
+ * dead for sure: its stack and registers, where a stale copy of a pointer
+ * could outlive gt_collect's scrub, are gone. */
+typedef struct gt_test_job {
+  void (*fn)(void *);
+  void *arg;
+} gt_test_job;
+
+static inline void *gt_test_job_main(void *p) {
+  gt_test_job *j = p;
+  j->fn(j->arg);
+  return NULL;
+}
+
+static inline void gt_test_in_thread(void (*fn)(void *), void *arg) {
+  gt_test_job j = {fn, arg};
+  pthread_t t;
+  cr_assert_eq(pthread_create(&t, NULL, gt_test_job_main, &j), 0);
+  pthread_join(t, NULL);
 }
 
 /* All records delivered so far, as a JSON array (caller decrefs). */
