@@ -255,14 +255,13 @@ static void batch_add(gt_report *r, json_t *j) {
   json_array_foreach(json_object_get(j, "groups"), i, g) group_add(r, g, false);
 }
 
-/* The line the log backend writes at gt_shutdown: totals and live groups. */
+/* The line the log backend writes at gt_shutdown (src/exit.h): totals,
+ * and the live objects when that exit counted them. */
 static bool exit_ok(json_t *j, char *why, size_t n) {
   json_t *e = json_object_get(j, "exit");
-  if (!json_is_object(e) || !count_ok(e, "live", true) ||
-      !count_ok(e, "live_bytes", true) || !count_ok(e, "ms", false)) {
-    snprintf(why, n,
-             "\"exit\" lacks live and live_bytes as non-negative "
-             "integers");
+  if (!json_is_object(e) || !count_ok(e, "live", false) ||
+      !count_ok(e, "live_bytes", false) || !count_ok(e, "ms", false)) {
+    snprintf(why, n, "\"exit\" is not an object of non-negative counts");
     return false;
   }
   json_t *live = json_object_get(j, "live");
@@ -271,11 +270,12 @@ static bool exit_ok(json_t *j, char *why, size_t n) {
 
 static void exit_add(gt_report *r, json_t *j) {
   json_t *e = json_object_get(j, "exit");
+  int64_t ms = (int64_t)count_of(e, "ms");
+  if (ms > r->last_ms) r->last_ms = ms;
+  if (!json_object_get(e, "live")) return; /* not counted at that exit */
   r->exits++;
   r->live = sat(r->live, count_of(e, "live"));
   r->live_bytes = sat(r->live_bytes, count_of(e, "live_bytes"));
-  int64_t ms = (int64_t)count_of(e, "ms");
-  if (ms > r->last_ms) r->last_ms = ms;
   size_t i;
   json_t *g;
   json_array_foreach(json_object_get(j, "live"), i, g) group_add(r, g, true);
@@ -511,28 +511,22 @@ static void print_header(gt_report *r, FILE *out) {
   fprintf(out, "\n");
 }
 
-void gt_report_print(gt_report *r, FILE *out, size_t top) {
-  print_header(r, out);
-  if (!r->nrows) return;
-  qsort(r->rows, r->nrows, sizeof *r->rows, by_objects);
-  size_t shown_rows = top && top < r->nrows ? top : r->nrows;
+/* The first n rows (sorted), the top of them and one for the rest. */
+static void print_table(gt_report *r, FILE *out, size_t n, size_t top) {
+  size_t shown_rows = top && top < n ? top : n;
   bool shown[NCOLS];
   size_t width[NCOLS];
   shown_columns(r, shown, width);
   char(*c)[NCOLS][CELL] = calloc(shown_rows + 1, sizeof *c);
   if (!c) return;
   row rest = {.name = ""};
-  for (size_t i = shown_rows; i < r->nrows; i++) {
+  for (size_t i = shown_rows; i < n; i++) {
     rest.objects = sat(rest.objects, r->rows[i].objects);
     rest.bytes = sat(rest.bytes, r->rows[i].bytes);
     rest.freed = sat(rest.freed, r->rows[i].freed);
     rest.live = sat(rest.live, r->rows[i].live);
   }
   for (size_t i = 0; i <= shown_rows; i++) {
-    if (i < shown_rows) {
-      r->rows[i].ms.med = median(&r->rows[i].ms);
-      r->rows[i].gcs.med = median(&r->rows[i].gcs);
-    }
     cells(r, i < shown_rows ? &r->rows[i] : &rest, c[i]);
     for (int k = 0; k < NCOLS; k++)
       if (strlen(c[i][k]) > width[k]) width[k] = strlen(c[i][k]);
@@ -542,22 +536,48 @@ void gt_report_print(gt_report *r, FILE *out, size_t top) {
 #define COL_TITLE(title, show, cell) snprintf(titles[k++], CELL, "%s", title);
   COLUMNS(COL_TITLE)
 #undef COL_TITLE
-  print_row(out, titles, shown, width,
-            r->by == GT_REPORT_BY_SITE ? "site" : "name");
-  char buf[2 * CELL];
+  const char *what = r->by == GT_REPORT_BY_SITE ? "site" : "name";
+  print_row(out, titles, shown, width, what);
   for (size_t i = 0; i < shown_rows; i++) {
     const row *w = &r->rows[i];
-    size_t n = strlen(w->name) + (w->site ? strlen(w->site) : 0) + 4;
-    char *text = malloc(n);
-    print_row(out, c[i], shown, width, text ? label(w, text, n) : w->name);
+    size_t len = strlen(w->name) + (w->site ? strlen(w->site) : 0) + 4;
+    char *text = malloc(len);
+    print_row(out, c[i], shown, width, text ? label(w, text, len) : w->name);
     free(text);
   }
-  if (shown_rows < r->nrows) {
-    snprintf(buf, sizeof buf, "(%zu more %s)", r->nrows - shown_rows,
-             r->by == GT_REPORT_BY_SITE ? "sites" : "names");
+  if (shown_rows < n) {
+    char buf[2 * CELL];
+    snprintf(buf, sizeof buf, "(%zu more %ss)", n - shown_rows, what);
     print_row(out, c[shown_rows], shown, width, buf);
   }
   free(c);
+}
+
+/* Most live first: the rows holding live objects come first. */
+static int by_live(const void *x, const void *y) {
+  const row *a = x, *b = y;
+  if (a->live != b->live) return a->live < b->live ? 1 : -1;
+  return by_objects(x, y);
+}
+
+void gt_report_print(gt_report *r, FILE *out, size_t top) {
+  print_header(r, out);
+  if (!r->nrows) return;
+  for (size_t i = 0; i < r->nrows; i++) {
+    r->rows[i].ms.med = median(&r->rows[i].ms);
+    r->rows[i].gcs.med = median(&r->rows[i].gcs);
+  }
+  qsort(r->rows, r->nrows, sizeof *r->rows, by_objects);
+  print_table(r, out, r->nrows, top);
+  if (!r->live) return;
+  /* What was never reclaimed has its own table: those sites often
+   * reclaim little and would not show above. */
+  qsort(r->rows, r->nrows, sizeof *r->rows, by_live);
+  size_t n = 0;
+  while (n < r->nrows && r->rows[n].live)
+    n++;
+  fprintf(out, "\nlive at exit, most first:\n");
+  print_table(r, out, n, top);
 }
 
 /* ---- the command ------------------------------------------------------- */
