@@ -486,8 +486,12 @@ static void print_header(gt_report *r, FILE *out) {
   if (r->exits)
     fprintf(out, ", %s live at exit (%s)", num(r->live, l),
             size_text(r->live_bytes, lb));
-  fprintf(out, "; %s batches in %zu file%s", num(r->batches, n), r->files,
-          r->files == 1 ? "" : "s");
+  if (r->batches)
+    fprintf(out, "; %s batch%s", num(r->batches, n),
+            r->batches == 1 ? "" : "es");
+  else
+    fprintf(out, "; no batches");
+  fprintf(out, " in %zu file%s", r->files, r->files == 1 ? "" : "s");
   if (r->first_ms && r->last_ms >= r->first_ms) {
     char from[32], to[32];
     time_t t0 = (time_t)(r->first_ms / 1000), t1 = (time_t)(r->last_ms / 1000);
@@ -507,7 +511,8 @@ static void print_header(gt_report *r, FILE *out) {
   if (r->overflowed && r->aged)
     fprintf(out, "; %s objects came without their age (ring full)",
             num(r->overflowed, a));
-  if (r->bad) fprintf(out, "; %zu bad lines skipped", r->bad);
+  if (r->bad)
+    fprintf(out, "; %zu bad line%s skipped", r->bad, r->bad == 1 ? "" : "s");
   fprintf(out, "\n");
 }
 
