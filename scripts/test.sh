@@ -88,6 +88,6 @@ echo "valgrind: profile_workload clean"
 passed=$((passed + 1))
 echo "=== fuzz (corpus replay, then 10 s per target)"
 bash fuzz/run.sh 10
-passed=$((passed + 4)) # the four fuzz targets
+passed=$((passed + 5)) # the five fuzz targets
 echo "all configurations passed"
 echo "$passed passed, 0 failed"
