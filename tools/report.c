@@ -284,6 +284,12 @@ static void exit_add(gt_report *r, json_t *j) {
 /* Counts one line; false with why filled when it is not one of gt's. */
 static bool take_line(gt_report *r, const char *line, size_t len, char *why,
                       size_t n) {
+  const char *nul = memchr(line, '\0', len);
+  if (nul) { /* jansson would call it the end of the input */
+    snprintf(why, n, "binary data (a NUL byte at column %zu)",
+             (size_t)(nul - line) + 1);
+    return false;
+  }
   json_error_t err;
   json_t *j = json_loadb(line, len, 0, &err);
   if (!j) {

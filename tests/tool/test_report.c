@@ -266,10 +266,11 @@ static const char garbage[] =
            "\"age_ms\":{\"min\":1}}]}\n"
            "{\"batch\":3,\"collected\":1,\"bytes\":0,\"freed\":0}\n"
            "\x01\xff\xfe garbage \x1b[2J\n"
+           "{\"batch\":3,\"x\":\"\0\"}\n"
            "{\"exit\":{\"live\":\"many\"}}\n" BATCH2;
 
 Test(report, garbage_lines_are_warned_by_number_and_skipped) {
-  result r = report(PUT("g.jsonl", garbage), NULL);
+  result r = report(put("g.jsonl", garbage, sizeof garbage - 1), NULL);
   cr_expect_eq(r.status, 0);
   const char *want[] = {
       ":2: not JSON ('[' or '{' expected near '2026', column 4); skipped",
@@ -280,7 +281,8 @@ Test(report, garbage_lines_are_warned_by_number_and_skipped) {
       ":8: groups[0] has ages without min, median and max; skipped",
       ":9: \"groups\" is not an array; skipped",
       ":10: not JSON (",
-      ":11: \"exit\" is not an object of non-negative counts; skipped",
+      ":11: binary data (a NUL byte at column 17); skipped",
+      ":12: \"exit\" is not an object of non-negative counts; skipped",
   };
   const char *at = r.err;
   for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
@@ -293,7 +295,7 @@ Test(report, garbage_lines_are_warned_by_number_and_skipped) {
   cr_expect(strstr(r.out, "gt report: 9 objects reclaimed (3.6 KB), 1 freed;"
                           " 3 batches in 1 file"),
             "%s", r.out);
-  cr_expect(strstr(r.out, "; 9 bad lines skipped\n"), "%s", r.out);
+  cr_expect(strstr(r.out, "; 10 bad lines skipped\n"), "%s", r.out);
   drop(&r);
 }
 
