@@ -485,10 +485,28 @@ static void print_row(FILE *out, char c[NCOLS][CELL], const bool shown[NCOLS],
   fprintf(out, "%s\n", text);
 }
 
+/* ", 2026-11-30 14:23:48 to 14:23:49 UTC (1.2 s)"; nothing without
+ * times, or with times no calendar holds. */
+static void print_span(gt_report *r, FILE *out) {
+  if (!r->first_ms || r->last_ms < r->first_ms) return;
+  char from[64], to[64], d[CELL];
+  time_t t0 = (time_t)(r->first_ms / 1000), t1 = (time_t)(r->last_ms / 1000);
+  struct tm tm0, tm1;
+  if (!gmtime_r(&t0, &tm0) || !gmtime_r(&t1, &tm1)) return;
+  bool same_day = tm0.tm_yday == tm1.tm_yday && tm0.tm_year == tm1.tm_year;
+  if (!strftime(from, sizeof from, "%Y-%m-%d %H:%M:%S", &tm0) ||
+      !strftime(to, sizeof to, same_day ? "%H:%M:%S" : "%Y-%m-%d %H:%M:%S",
+                &tm1))
+    return;
+  fprintf(out, ", %s to %s UTC (%s)", from, to,
+          duration(r->last_ms - r->first_ms, d, sizeof d));
+}
+
 static void print_header(gt_report *r, FILE *out) {
-  char a[CELL], b[CELL], f[CELL], l[CELL], lb[CELL], n[CELL], d[CELL];
-  fprintf(out, "gt report: %s objects reclaimed (%s), %s freed",
-          num(r->objects, a), size_text(r->bytes, b), num(r->freed, f));
+  char a[CELL], b[CELL], f[CELL], l[CELL], lb[CELL], n[CELL];
+  fprintf(out, "gt report: %s object%s reclaimed (%s), %s freed",
+          num(r->objects, a), r->objects == 1 ? "" : "s",
+          size_text(r->bytes, b), num(r->freed, f));
   if (r->exits)
     fprintf(out, ", %s live at exit (%s)", num(r->live, l),
             size_text(r->live_bytes, lb));
@@ -498,21 +516,7 @@ static void print_header(gt_report *r, FILE *out) {
   else
     fprintf(out, "; no batches");
   fprintf(out, " in %zu file%s", r->files, r->files == 1 ? "" : "s");
-  if (r->first_ms && r->last_ms >= r->first_ms) {
-    char from[32], to[32];
-    time_t t0 = (time_t)(r->first_ms / 1000), t1 = (time_t)(r->last_ms / 1000);
-    struct tm tm0, tm1;
-    gmtime_r(&t0, &tm0);
-    gmtime_r(&t1, &tm1);
-    strftime(from, sizeof from, "%Y-%m-%d %H:%M:%S", &tm0);
-    strftime(to, sizeof to,
-             tm0.tm_yday == tm1.tm_yday && tm0.tm_year == tm1.tm_year
-                 ? "%H:%M:%S"
-                 : "%Y-%m-%d %H:%M:%S",
-             &tm1);
-    fprintf(out, ", %s to %s UTC (%s)", from, to,
-            duration(r->last_ms - r->first_ms, d, sizeof d));
-  }
+  print_span(r, out);
   if (r->estimated) fprintf(out, "; estimates (gt.alloc_sample_every)");
   if (r->overflowed && r->aged)
     fprintf(out, "; %s objects came without their age (ring full)",
