@@ -26,12 +26,14 @@ typedef struct extent {
   uint32_t sites, names;
 } extent;
 
-/* The group of site id in g (by name: g is indexed by name id; sites
- * without a regular name get their own). */
+/* The group of site id in g: its own by site; by name, g is indexed by
+ * name id (sites without a regular name get their own); g[0] for none. */
 static live_group *group_of(live_group *g, size_t *n, enum gt_group_by by,
                             extent x, uint32_t id) {
   gt_site *s = gt__site(id);
-  if (by == GT_GROUP_SITE || !s->name_id || s->name_id > x.names) {
+  bool alone = by == GT_GROUP_SITE ||
+               (by == GT_GROUP_NAME && (!s->name_id || s->name_id > x.names));
+  if (alone) {
     g[*n] = (live_group){.site = id, .name_id = s->name_id};
     return &g[(*n)++];
   }

@@ -133,17 +133,21 @@ static void *last_line(const char *file, size_t *lines) {
   return j;
 }
 
-static void run_and_exit(const char *format) {
+static int kept_line[2];
+
+static void run_and_exit(const char *format, const char *group_by) {
   gt_options *o = gt_options_new();
   const char *kv[] = {"gt.backend",  "log",        "log.path",
                       path,          "log.format", format,
-                      "gt.group_by", "name",       NULL};
+                      "gt.group_by", group_by,     NULL};
   for (const char *const *p = kv; *p; p += 2)
     cr_assert_eq(gt_options_set(o, p[0], p[1]), 0);
   cr_assert_eq(gt_init(o), 0, "%s", gt_last_error());
   gt_options_free(o);
-  test_log_kept[0] = gt_malloc(40, "Kept");
-  test_log_kept[1] = gt_malloc(40, "Kept");
+  kept_line[0] = __LINE__ + 1;
+  test_log_kept[0] = GT_MALLOC(40, "Kept");
+  kept_line[1] = __LINE__ + 1;
+  test_log_kept[1] = GT_MALLOC(40, "Kept");
   test_make(3, "Gone");
   test_scrub_stack();
   size_t n = gt_collect();
@@ -152,7 +156,7 @@ static void run_and_exit(const char *format) {
 }
 
 Test(log, a_json_log_ends_with_totals_and_live_objects) {
-  run_and_exit("json");
+  run_and_exit("json", "name");
   size_t lines;
   json_t *j = last_line(path, &lines);
   cr_expect_eq(lines, 2, "one batch, then the exit line");
@@ -168,12 +172,34 @@ Test(log, a_json_log_ends_with_totals_and_live_objects) {
   json_t *g = json_array_get(live, 0);
   cr_expect_str_eq(json_string_value(json_object_get(g, "name")), "Kept");
   cr_expect_eq(json_integer_value(json_object_get(g, "count")), 2);
-  cr_expect_null(json_object_get(g, "site"), "gt_malloc has no file");
+  cr_expect_null(json_object_get(g, "site"), "two sites: none shown");
+  json_decref(j);
+}
+
+Test(log, the_exit_lines_live_objects_are_grouped_by_site) {
+  run_and_exit("json", "site");
+  size_t lines;
+  json_t *j = last_line(path, &lines);
+  json_t *live = json_object_get(j, "live");
+  cr_assert_eq(json_array_size(live), 2, "%s", json_dumps(j, JSON_COMPACT));
+  bool seen[2] = {false, false};
+  for (size_t i = 0; i < 2; i++) {
+    json_t *g = json_array_get(live, i);
+    const char *got = json_string_value(json_object_get(g, "site"));
+    for (int k = 0; k < 2; k++) {
+      char want[64];
+      snprintf(want, sizeof want, "test_log.c:%d", kept_line[k]);
+      seen[k] |= got && !strcmp(got, want);
+    }
+    cr_expect_eq(json_integer_value(json_object_get(g, "count")), 1);
+    cr_expect_eq(json_integer_value(json_object_get(g, "bytes")), 40);
+  }
+  cr_expect(seen[0] && seen[1], "%s", json_dumps(j, JSON_COMPACT));
   json_decref(j);
 }
 
 Test(log, a_text_log_has_no_exit_line) {
-  run_and_exit("text");
+  run_and_exit("text", "name");
   char *all = slurp(path);
   cr_assert_not_null(all);
   cr_expect_eq(count_char(all, '\n'), 1, "the batch's line only: %s", all);
