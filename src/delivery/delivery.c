@@ -36,7 +36,7 @@ typedef struct item {
   enum item_kind kind;
   uint64_t ticket; /* IT_MARK */
   gt_batch batch;  /* IT_BATCH */
-  json_t *exit;    /* IT_EXIT, a reference */
+  json_t *exit;    /* IT_EXIT, the sink's own copy */
 } item;
 
 struct gt_sink {
@@ -438,10 +438,15 @@ bool gt__sink_wants_exit(const gt_sink *s) {
   return s->ops->at_exit != NULL;
 }
 
-void gt__sink_exit(gt_sink *s, json_t *summary) {
+/* A copy, not a reference: jansson's json_decref reads the count without
+ * an atomic load, so one value must not be released from two threads. */
+void gt__sink_exit(gt_sink *s, const json_t *summary) {
   item *it = s->ops->at_exit ? new_item(IT_EXIT) : NULL;
   if (!it) return; /* best effort */
-  it->exit = json_incref(summary);
+  if (!(it->exit = json_deep_copy(summary))) {
+    free(it);
+    return;
+  }
   post(s, it);
 }
 
