@@ -65,13 +65,15 @@ typedef struct result {
 } result;
 
 /* Runs argv (argv[0] the program) with env, stdout and stderr apart. */
+static const char *stdin_path = "/dev/null"; /* the next run's stdin */
+
 static result run_env(const char *const *argv, const char *const *env) {
   char out[200], err[200];
   snprintf(out, sizeof out, "%s/stdout", dir);
   snprintf(err, sizeof err, "%s/stderr", dir);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 0, stdin_path, O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC,
                                    0600);
   posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC,
@@ -228,6 +230,17 @@ Test(report, several_files_add_up) {
   cr_expect(strstr(r.out, "      0             6            1    ~2    3"
                           "         0    ~0    0  Node (tree.c:9)\n"),
             "%s", r.out);
+  drop(&r);
+}
+
+Test(report, a_dash_reads_standard_input) {
+  stdin_path = PUT("in.jsonl", BATCH1 "oops\n");
+  result r = report("-", NULL);
+  stdin_path = "/dev/null";
+  cr_expect_eq(r.status, 0);
+  cr_expect_str_eq(r.err, "gt report: (stdin):2: not JSON ('[' or '{' "
+                          "expected near 'oops', column 4); skipped\n");
+  cr_expect(strstr(r.out, "6 objects reclaimed"), "%s", r.out);
   drop(&r);
 }
 
