@@ -22,9 +22,10 @@
 #define DEFAULT_TOP 20
 
 const char gt_report_usage[] =
-    "gt report [--top N] [--by site|name] FILE...\n"
+    "gt report [--top N] [--by site|name|stack] FILE...\n"
     "  reads gt's JSON logs (log.format = json; gt run writes\n"
-    "  gt-run.PROG.PID.jsonl) and prints per site (default) or per name the\n"
+    "  gt-run.PROG.PID.jsonl) and death profiles (gt.profile, .pb.gz) and\n"
+    "  prints per site (default), name or call stack (profiles) the\n"
     "  objects and bytes reclaimed, their share, ages when gt.track_age was\n"
     "  on and objects live at exit when the log says; the top N rows\n"
     "  (default 20, 0 for all). FILE - is standard input. Bad lines are\n"
@@ -137,7 +138,7 @@ static char *printable(json_t *s) {
 static row *row_for(gt_report *r, json_t *g) {
   json_t *jn = json_object_get(g, "name"), *js = json_object_get(g, "site");
   char *name = json_is_string(jn) ? printable(jn) : strdup("(unnamed)");
-  char *site = r->by == GT_REPORT_BY_SITE && js ? printable(js) : NULL;
+  char *site = r->by != GT_REPORT_BY_NAME && js ? printable(js) : NULL;
   size_t kn = name ? strlen(name) + (site ? strlen(site) : 0) + 2 : 0;
   char *key = kn ? malloc(kn) : NULL;
   row *found = NULL;
@@ -261,6 +262,12 @@ static bool take_line(gt_report *r, const char *line, size_t len, char *why,
     snprintf(why, n, "not JSON (%s, column %d)", err.text, err.column);
     return false;
   }
+  bool ok = gt__report_take(r, j, why, n);
+  json_decref(j);
+  return ok;
+}
+
+bool gt__report_take(gt_report *r, json_t *j, char *why, size_t n) {
   bool ok = false;
   if (!json_is_object(j))
     snprintf(why, n, "not a JSON object");
@@ -274,7 +281,6 @@ static bool take_line(gt_report *r, const char *line, size_t len, char *why,
     exit_add(r, j);
   else if (ok)
     batch_add(r, j);
-  json_decref(j);
   return ok;
 }
 
@@ -345,10 +351,7 @@ static int parse_by(const char *v, report_args *a) {
   else if (!strcmp(v, "name"))
     a->by = GT_REPORT_BY_NAME;
   else if (!strcmp(v, "stack"))
-    return usage_error("--by stack needs a profile (gt.profile, .pb.gz); a "
-                       "JSON log names each site by its innermost frame "
-                       "only: use --by site",
-                       NULL);
+    a->by = GT_REPORT_BY_STACK;
   else
     return usage_error("--by wants site, name or stack, not ", v);
   return 0;
@@ -399,6 +402,18 @@ static bool read_file(gt_report *r, const char *path) {
     fprintf(stderr, "gt report: %s: %s\n", path, strerror(errno));
     return false;
   }
+  /* A profile is gzipped (its magic number); a log is text. */
+  int c0 = getc(f), c1 = getc(f);
+  if (c0 == 0x1f && c1 == 0x8b) {
+    fclose(f);
+    return gt_report_read_profile(r, path, stderr);
+  }
+  rewind(f);
+  if (r->by == GT_REPORT_BY_STACK)
+    fprintf(stderr,
+            "gt report: %s: a JSON log names a site by its innermost frame "
+            "only: its rows are by site (whole stacks are in profiles)\n",
+            path);
   bool ok = gt_report_read(r, f, path, stderr);
   fclose(f);
   return ok;

@@ -13,7 +13,12 @@
 int gt_report_main(int argc, char **argv);
 extern const char gt_report_usage[];
 
-typedef enum gt_report_by { GT_REPORT_BY_SITE, GT_REPORT_BY_NAME } gt_report_by;
+/* A JSON log has one frame per site: by stack, its rows are by site. */
+typedef enum gt_report_by {
+  GT_REPORT_BY_SITE,
+  GT_REPORT_BY_NAME,
+  GT_REPORT_BY_STACK
+} gt_report_by;
 
 typedef struct gt_report gt_report;
 gt_report *gt_report_new(gt_report_by by);
@@ -22,6 +27,10 @@ void gt_report_free(gt_report *r);
  * and skipped. Returns false only when in could not be read (a read
  * error), having said so on warn. */
 bool gt_report_read(gt_report *r, FILE *in, const char *name, FILE *warn);
+/* Adds the death profile at path (gt.profile: profile.proto, gzipped;
+ * report_profile.c). False when it cannot be read or decoded, having said
+ * so on warn. */
+bool gt_report_read_profile(gt_report *r, const char *path, FILE *warn);
 /* The header and the table of the top rows (0: every row). */
 void gt_report_print(gt_report *r, FILE *out, size_t top);
 

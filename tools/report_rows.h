@@ -35,11 +35,15 @@ struct gt_report {
   uint64_t live, live_bytes, exits;
   bool estimated, aged;
   int64_t first_ms, last_ms; /* wall clock; 0: none seen */
-  size_t files, bad;
+  size_t files, bad, profiles;
 };
 
 static inline uint64_t sat(uint64_t a, uint64_t b) {
   return a + b < a ? UINT64_MAX : a + b;
 }
+
+/* Counts one line of a log, parsed (a batch or the exit line); false with
+ * why filled when it is not one of gt's. */
+bool gt__report_take(gt_report *r, json_t *j, char *why, size_t n);
 
 #endif

@@ -172,11 +172,12 @@ static void print_header(gt_report *r, FILE *out) {
   if (r->exits)
     fprintf(out, ", %s live at exit (%s)", num(r->live, l),
             size_text(r->live_bytes, lb));
-  if (r->batches)
-    fprintf(out, "; %s batch%s", num(r->batches, n),
+  if (r->batches || !r->profiles)
+    fprintf(out, "; %s batch%s", r->batches ? num(r->batches, n) : "no",
             r->batches == 1 ? "" : "es");
-  else
-    fprintf(out, "; no batches");
+  if (r->profiles)
+    fprintf(out, "%s%zu profile%s", r->batches ? ", " : "; ", r->profiles,
+            r->profiles == 1 ? "" : "s");
   fprintf(out, " in %zu file%s", r->files, r->files == 1 ? "" : "s");
   print_span(r, out);
   if (r->estimated) fprintf(out, "; estimates (gt.alloc_sample_every)");
@@ -213,7 +214,9 @@ static void print_table(gt_report *r, FILE *out, size_t n, size_t top) {
 #define COL_TITLE(title, show, cell) snprintf(titles[k++], CELL, "%s", title);
   COLUMNS(COL_TITLE)
 #undef COL_TITLE
-  const char *what = r->by == GT_REPORT_BY_SITE ? "site" : "name";
+  const char *what = r->by == GT_REPORT_BY_NAME    ? "name"
+                     : r->by == GT_REPORT_BY_STACK ? "stack"
+                                                   : "site";
   print_row(out, titles, shown, width, what);
   for (size_t i = 0; i < shown_rows; i++) {
     const row *w = &r->rows[i];

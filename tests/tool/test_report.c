@@ -233,6 +233,20 @@ Test(report, several_files_add_up) {
   drop(&r);
 }
 
+Test(report, by_stack_on_a_log_says_its_rows_are_by_site) {
+  const char *a = PUT("a.jsonl", BATCH1 BATCH2 EXIT_LINE);
+  result r = report("--by", "stack", a, NULL);
+  cr_expect_eq(r.status, 0);
+  char want[300];
+  snprintf(want, sizeof want,
+           "gt report: %s: a JSON log names a site by its innermost frame "
+           "only: its rows are by site (whole stacks are in profiles)\n",
+           a);
+  cr_expect_str_eq(r.err, want);
+  cr_expect(strstr(r.out, "  Node (tree.c:9)\n"), "%s", r.out);
+  drop(&r);
+}
+
 Test(report, a_dash_reads_standard_input) {
   stdin_path = PUT("in.jsonl", BATCH1 "oops\n");
   result r = report("-", NULL);
@@ -360,8 +374,8 @@ Test(report, a_missing_file_is_an_error_the_others_are_read) {
 Test(report, bad_usage_exits_2) {
   const char *a = PUT("a.jsonl", BATCH1);
   const char *cases[][3] = {
-      {"--top", "x", a},    {"--top", "-1", a},        {"--by", "file", a},
-      {"--by", "stack", a}, {"--frobnicate", a, NULL}, {NULL, NULL, NULL},
+      {"--top", "x", a},         {"--top", "-1", a}, {"--by", "file", a},
+      {"--frobnicate", a, NULL}, {NULL, NULL, NULL},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     result r = report(cases[i][0], cases[i][1], cases[i][2], NULL);
@@ -399,6 +413,54 @@ Test(report, hostile_names_and_counts_are_contained) {
 
 /* ---- real logs: the demo's and w3m's under gt run ------------------------ */
 
+/* The demo with a JSON log and a profile in dir. */
+static void run_demo(char *log, char *profile) {
+  char env_log[300], env_prof[300];
+  sprintf(log, "%s/demo.jsonl", dir);
+  sprintf(profile, "%s/demo.pb.gz", dir);
+  snprintf(env_log, sizeof env_log, "GT_LOG_PATH=%s", log);
+  snprintf(env_prof, sizeof env_prof, "GT_PROFILE=%s", profile);
+  const char *env[] = {"PATH=/usr/bin:/bin",
+                       "GT_BACKEND=log",
+                       "GT_LOG_FORMAT=json",
+                       env_log,
+                       env_prof,
+                       NULL};
+  const char *demo[] = {GT_DEMO_PATH, NULL};
+  result d = run_env(demo, env);
+  cr_assert_eq(d.status, 0, "%s", d.err);
+  drop(&d);
+}
+
+/* The same counts from the log and from the profile: the same tables. */
+Test(report, a_profile_gives_the_logs_table) {
+  char log[200], profile[200];
+  run_demo(log, profile);
+  result a = report("--by", "name", log, NULL);
+  result b = report("--by", "name", profile, NULL);
+  cr_expect_eq(b.status, 0);
+  cr_expect_str_eq(b.err, "");
+  cr_expect(strstr(b.out, "gt report: 10,004 objects reclaimed (240.2 KB), 0 "
+                          "freed, 0 live at exit (0 B); 1 profile in 1 file"),
+            "%s", b.out);
+  cr_expect_str_eq(strchr(b.out, '\n'), strchr(a.out, '\n'));
+  drop(&a);
+  drop(&b);
+  b = report(profile, NULL);
+  cr_expect(strstr(b.out, "  Thing (garbage_texts.c:"), "%s", b.out);
+  drop(&b);
+}
+
+Test(report, a_profile_that_cannot_be_decoded_is_an_error) {
+  const char *p = put("bad.pb.gz", "\x1f\x8b\x08\x00junk", 8);
+  result r = report(p, PUT("a.jsonl", BATCH1), NULL);
+  cr_expect_eq(r.status, 1);
+  cr_expect(!strncmp(r.err, "gt report: ", 11) && strstr(r.err, p), "%s",
+            r.err);
+  cr_expect(strstr(r.out, "6 objects reclaimed"), "%s", r.out);
+  drop(&r);
+}
+
 Test(report, reads_the_demos_log) {
   char log[200], env_path[300];
   snprintf(log, sizeof log, "%s/demo.jsonl", dir);
@@ -424,10 +486,12 @@ Test(report, reads_the_demos_log) {
 }
 
 Test(report, reads_w3ms_log_under_gt_run) {
-  char page[200], log[200], logopt[300];
+  char page[200], log[200], logopt[300], prof[200], profopt[300];
   snprintf(page, sizeof page, "%s/page.html", dir);
   snprintf(log, sizeof log, "%s/w3m.jsonl", dir);
   snprintf(logopt, sizeof logopt, "log.path=%s", log);
+  snprintf(prof, sizeof prof, "%s/w3m.pb.gz", dir);
+  snprintf(profopt, sizeof profopt, "gt.profile=%s", prof);
   FILE *f = fopen(page, "w");
   cr_assert_not_null(f);
   fputs("<html><body>", f);
@@ -439,9 +503,20 @@ Test(report, reads_w3ms_log_under_gt_run) {
   cr_skip_test("gt run would preload an ASan-built library into w3m");
 #endif
   if (access("/usr/bin/w3m", X_OK) != 0) cr_skip_test("w3m is not installed");
-  const char *argv[] = {
-      GT_TOOL_PATH,        "run", "-q",           "-o",    logopt, "-o",
-      "gt.track_age=true", "--",  "/usr/bin/w3m", "-dump", page,   NULL};
+  const char *argv[] = {GT_TOOL_PATH,
+                        "run",
+                        "-q",
+                        "-o",
+                        logopt,
+                        "-o",
+                        profopt,
+                        "-o",
+                        "gt.track_age=true",
+                        "--",
+                        "/usr/bin/w3m",
+                        "-dump",
+                        page,
+                        NULL};
   result w = run_env(argv, plain_env);
   cr_assert_eq(w.status, 0, "%s", w.err);
   drop(&w);
@@ -453,5 +528,14 @@ Test(report, reads_w3ms_log_under_gt_run) {
   cr_expect(strstr(r.out, "  w3m!"), "sites in w3m: %s", r.out);
   cr_expect(strstr(r.out, "more sites)\n"), "%s", r.out);
   cr_expect(strstr(r.out, "\nlive at exit, most first:\n"), "%s", r.out);
+  drop(&r);
+  /* the profile of the same run: whole stacks */
+  r = report("--by", "stack", "--top", "3", prof, NULL);
+  cr_expect_eq(r.status, 0);
+  cr_expect_str_eq(r.err, "");
+  cr_expect(strstr(r.out, "; 1 profile in 1 file"), "%s", r.out);
+  cr_expect(strstr(r.out, "  stack\n"), "%s", r.out);
+  cr_expect(strstr(r.out, "  w3m!fn@") && strstr(r.out, " < w3m!fn@"), "%s",
+            r.out);
   drop(&r);
 }
