@@ -227,7 +227,8 @@ static void print_table(gt_report *r, FILE *out, size_t n, size_t top) {
   }
   if (shown_rows < n) {
     char buf[2 * CELL];
-    snprintf(buf, sizeof buf, "(%zu more %ss)", n - shown_rows, what);
+    snprintf(buf, sizeof buf, "(%zu more %s%s)", n - shown_rows, what,
+             n - shown_rows == 1 ? "" : "s");
     print_row(out, c[shown_rows], shown, width, buf);
   }
   free(c);
