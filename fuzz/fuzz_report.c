@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FILE *warn = fopen("/dev/null", "w");
   CHECK(in && warn);
   if (size == 1) fgetc(in); /* the 1-byte buffer: read past it, empty */
-  gt_report *r = gt_report_new(by);
+  gt_report_state *r = gt_report_new(by);
   CHECK(r);
   if (data[0] & 0x10) { /* a profile: gzipped or not (zlib reads both) */
     char path[] = "/tmp/fuzz-report-XXXXXX";

@@ -30,8 +30,8 @@ const char gt_report_usage[] =
     "  on and objects live at exit when the log says; the top N rows\n"
     "  (default 20, 0 for all). FILE - is standard input. Bad lines are\n"
     "  reported with their number and skipped (docs/report.md).\n";
-gt_report *gt_report_new(gt_report_by by) {
-  gt_report *r = calloc(1, sizeof *r);
+gt_report_state *gt_report_new(gt_report_by by) {
+  gt_report_state *r = calloc(1, sizeof *r);
   if (!r) return NULL;
   r->by = by;
   if (!(r->index = json_object())) {
@@ -41,7 +41,7 @@ gt_report *gt_report_new(gt_report_by by) {
   return r;
 }
 
-void gt_report_free(gt_report *r) {
+void gt_report_free(gt_report_state *r) {
   if (!r) return;
   for (size_t i = 0; i < r->nrows; i++) {
     free(r->rows[i].name);
@@ -135,7 +135,7 @@ static char *printable(json_t *s) {
 }
 
 /* The row of group g, made if new; NULL when out of memory. */
-static row *row_for(gt_report *r, json_t *g) {
+static row *row_for(gt_report_state *r, json_t *g) {
   json_t *jn = json_object_get(g, "name"), *js = json_object_get(g, "site");
   char *name = json_is_string(jn) ? printable(jn) : strdup("(unnamed)");
   char *site = r->by != GT_REPORT_BY_NAME && js ? printable(js) : NULL;
@@ -183,7 +183,7 @@ static void ages_add(ages *a, json_t *j, uint64_t weight) {
   a->p[a->n++] = (point){count_of(j, "median"), weight ? weight : 1};
 }
 
-static void group_add(gt_report *r, json_t *g, bool live) {
+static void group_add(gt_report_state *r, json_t *g, bool live) {
   row *w = row_for(r, g);
   if (!w) return; /* out of memory: in the totals, not in a row */
   uint64_t count = count_of(g, "count"), bytes = count_of(g, "bytes");
@@ -201,14 +201,14 @@ static void group_add(gt_report *r, json_t *g, bool live) {
   ages_add(&w->gcs, json_object_get(g, "age_gcs"), count);
 }
 
-static void span_add(gt_report *r, json_t *j) {
+static void span_add(gt_report_state *r, json_t *j) {
   int64_t first = (int64_t)count_of(j, "first_ms");
   int64_t last = (int64_t)count_of(j, "last_ms");
   if (first && (!r->first_ms || first < r->first_ms)) r->first_ms = first;
   if (last > r->last_ms) r->last_ms = last;
 }
 
-static void batch_add(gt_report *r, json_t *j) {
+static void batch_add(gt_report_state *r, json_t *j) {
   r->batches = sat(r->batches, sat(count_of(j, "merged"), 1));
   r->objects = sat(r->objects, count_of(j, "collected"));
   r->bytes = sat(r->bytes, count_of(j, "bytes"));
@@ -234,7 +234,7 @@ static bool exit_ok(json_t *j, char *why, size_t n) {
   return !live || groups_ok(live, true, why, n);
 }
 
-static void exit_add(gt_report *r, json_t *j) {
+static void exit_add(gt_report_state *r, json_t *j) {
   json_t *e = json_object_get(j, "exit");
   int64_t ms = (int64_t)count_of(e, "ms");
   if (ms > r->last_ms) r->last_ms = ms;
@@ -248,8 +248,8 @@ static void exit_add(gt_report *r, json_t *j) {
 }
 
 /* Counts one line; false with why filled when it is not one of gt's. */
-static bool take_line(gt_report *r, const char *line, size_t len, char *why,
-                      size_t n) {
+static bool take_line(gt_report_state *r, const char *line, size_t len,
+                      char *why, size_t n) {
   const char *nul = memchr(line, '\0', len);
   if (nul) { /* jansson would call it the end of the input */
     snprintf(why, n, "binary data (a NUL byte at column %zu)",
@@ -267,7 +267,7 @@ static bool take_line(gt_report *r, const char *line, size_t len, char *why,
   return ok;
 }
 
-bool gt__report_take(gt_report *r, json_t *j, char *why, size_t n) {
+bool gt__report_take(gt_report_state *r, json_t *j, char *why, size_t n) {
   bool ok = false;
   if (!json_is_object(j))
     snprintf(why, n, "not a JSON object");
@@ -290,7 +290,8 @@ static bool blank(const char *s, size_t n) {
   return true;
 }
 
-bool gt_report_read(gt_report *r, FILE *in, const char *name, FILE *warn) {
+bool gt_report_read(gt_report_state *r, FILE *in, const char *name,
+                    FILE *warn) {
   char *line = NULL, why[256];
   size_t cap = 0, lineno = 0, bad = 0;
   ssize_t got;
@@ -395,7 +396,7 @@ static int parse(int argc, char **argv, report_args *a) {
 }
 
 /* Reads one file into r; false when it cannot be opened or read. */
-static bool read_file(gt_report *r, const char *path) {
+static bool read_file(gt_report_state *r, const char *path) {
   if (!strcmp(path, "-")) return gt_report_read(r, stdin, "(stdin)", stderr);
   FILE *f = fopen(path, "re");
   if (!f) {
@@ -423,7 +424,7 @@ int gt_report_main(int argc, char **argv) {
   report_args a;
   int rc = parse(argc, argv, &a);
   if (rc) return rc < 0 ? 0 : rc;
-  gt_report *r = gt_report_new(a.by);
+  gt_report_state *r = gt_report_new(a.by);
   if (!r) {
     fprintf(stderr, "gt report: out of memory\n");
     return 1;

@@ -20,18 +20,18 @@ typedef enum gt_report_by {
   GT_REPORT_BY_STACK
 } gt_report_by;
 
-typedef struct gt_report gt_report;
-gt_report *gt_report_new(gt_report_by by);
-void gt_report_free(gt_report *r);
+typedef struct gt_report_state gt_report_state;
+gt_report_state *gt_report_new(gt_report_by by);
+void gt_report_free(gt_report_state *r);
 /* Adds every line of in; a bad line is reported on warn as "name:N: why"
  * and skipped. Returns false only when in could not be read (a read
  * error), having said so on warn. */
-bool gt_report_read(gt_report *r, FILE *in, const char *name, FILE *warn);
+bool gt_report_read(gt_report_state *r, FILE *in, const char *name, FILE *warn);
 /* Adds the death profile at path (gt.profile: profile.proto, gzipped;
  * report_profile.c). False when it cannot be read or decoded, having said
  * so on warn. */
-bool gt_report_read_profile(gt_report *r, const char *path, FILE *warn);
+bool gt_report_read_profile(gt_report_state *r, const char *path, FILE *warn);
 /* The header and the table of the top rows (0: every row). */
-void gt_report_print(gt_report *r, FILE *out, size_t top);
+void gt_report_print(gt_report_state *r, FILE *out, size_t top);
 
 #endif

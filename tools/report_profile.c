@@ -169,7 +169,7 @@ static void as_lines(const pprof_view *v, bool stack, json_t *batch,
   json_object_set_new(exit_line, "live", live);
 }
 
-bool gt_report_read_profile(gt_report *r, const char *path, FILE *warn) {
+bool gt_report_read_profile(gt_report_state *r, const char *path, FILE *warn) {
   size_t len = 0;
   unsigned char *buf = slurp_gz(path, &len, warn);
   if (!buf) return false;

@@ -26,7 +26,7 @@ typedef struct row {
   ages ms, gcs;
 } row;
 
-struct gt_report {
+struct gt_report_state {
   gt_report_by by;
   json_t *index; /* row key -> index in rows */
   row *rows;
@@ -44,6 +44,6 @@ static inline uint64_t sat(uint64_t a, uint64_t b) {
 
 /* Counts one line of a log, parsed (a batch or the exit line); false with
  * why filled when it is not one of gt's. */
-bool gt__report_take(gt_report *r, json_t *j, char *why, size_t n);
+bool gt__report_take(gt_report_state *r, json_t *j, char *why, size_t n);
 
 #endif

@@ -123,7 +123,7 @@ enum {
 #undef COL_ENUM
 };
 
-static void cells(gt_report *r, row *w, char out[NCOLS][CELL]) {
+static void cells(gt_report_state *r, row *w, char out[NCOLS][CELL]) {
   char c[CELL];
   int i = 0;
 #define COL_CELL(title, shown, cell) snprintf(out[i++], CELL, "%s", (cell));
@@ -131,7 +131,7 @@ static void cells(gt_report *r, row *w, char out[NCOLS][CELL]) {
 #undef COL_CELL
 }
 
-static void shown_columns(gt_report *r, bool shown[NCOLS],
+static void shown_columns(gt_report_state *r, bool shown[NCOLS],
                           size_t width[NCOLS]) {
   int i = 0;
 #define COL_SHOWN(title, show, cell)                                           \
@@ -149,7 +149,7 @@ static void print_row(FILE *out, char c[NCOLS][CELL], const bool shown[NCOLS],
 
 /* ", 2026-11-30 14:23:48 to 14:23:49 UTC (1.2 s)"; nothing without
  * times, or with times no calendar holds. */
-static void print_span(gt_report *r, FILE *out) {
+static void print_span(gt_report_state *r, FILE *out) {
   if (!r->first_ms || r->last_ms < r->first_ms) return;
   char from[64], to[64], d[CELL];
   time_t t0 = (time_t)(r->first_ms / 1000), t1 = (time_t)(r->last_ms / 1000);
@@ -164,7 +164,7 @@ static void print_span(gt_report *r, FILE *out) {
           duration(r->last_ms - r->first_ms, d, sizeof d));
 }
 
-static void print_header(gt_report *r, FILE *out) {
+static void print_header(gt_report_state *r, FILE *out) {
   char a[CELL], b[CELL], f[CELL], l[CELL], lb[CELL], n[CELL];
   fprintf(out, "gt report: %s object%s reclaimed (%s), %s freed",
           num(r->objects, a), r->objects == 1 ? "" : "s",
@@ -190,7 +190,7 @@ static void print_header(gt_report *r, FILE *out) {
 }
 
 /* The first n rows (sorted), the top of them and one for the rest. */
-static void print_table(gt_report *r, FILE *out, size_t n, size_t top) {
+static void print_table(gt_report_state *r, FILE *out, size_t n, size_t top) {
   size_t shown_rows = top && top < n ? top : n;
   bool shown[NCOLS];
   size_t width[NCOLS];
@@ -241,7 +241,7 @@ static int by_live(const void *x, const void *y) {
   return by_objects(x, y);
 }
 
-void gt_report_print(gt_report *r, FILE *out, size_t top) {
+void gt_report_print(gt_report_state *r, FILE *out, size_t top) {
   print_header(r, out);
   if (!r->nrows) return;
   for (size_t i = 0; i < r->nrows; i++) {
