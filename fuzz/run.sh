@@ -5,16 +5,16 @@
 # crash, leak, timeout or failed invariant exits non-zero and leaves the
 # reproducer in build/fuzz/artifacts/.
 #
-#   fuzz/run.sh [seconds] [target...]   targets: config render sms reply
+#   fuzz/run.sh [seconds] [target...]   targets: config render sms reply report
 #
-# Four targets at 10 s plus the build is under a minute on two cores.
+# Five targets at 10 s plus the build is about a minute on two cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 secs=${1:-10}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(config render sms reply)
+[ ${#targets[@]} -gt 0 ] || targets=(config render sms reply report)
 
 build=build/fuzz
 cmake -S . -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \

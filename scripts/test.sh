@@ -86,8 +86,13 @@ GT_PROFILE="$vgp/p.pb.gz" GT_LOG_PATH="$vgp/log" GT_SPOOL_DIR="$vgp/spool" \
 rm -rf "$vgp"
 echo "valgrind: profile_workload clean"
 passed=$((passed + 1))
+# gt report on the fuzz corpus: real, truncated and garbage logs.
+"${vg[@]}" build/release/gt report fuzz/corpus/report/* >/dev/null 2>&1 ||
+  { echo "valgrind: gt report failed"; exit 1; }
+echo "valgrind: gt report clean"
+passed=$((passed + 1))
 echo "=== fuzz (corpus replay, then 10 s per target)"
 bash fuzz/run.sh 10
-passed=$((passed + 4)) # the four fuzz targets
+passed=$((passed + 5)) # the five fuzz targets
 echo "all configurations passed"
 echo "$passed passed, 0 failed"

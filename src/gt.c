@@ -7,6 +7,7 @@
  * beyond their own bounds): they ask the worker, whose answers are bounded
  * by deadlines and know when it has stopped. Objects are tracked and
  * counted in every state; only delivery needs RUNNING. */
+#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "config.h"
 #include "delivery/delivery.h"
 #include "delivery/spool.h"
+#include "exit.h"
 #include "gc/gcctx.h"
 #include "intern.h"
 #include "lifecycle.h"
@@ -212,6 +214,23 @@ static int stop_sinks(int64_t deadline) {
   return rc;
 }
 
+/* The run's end, after the last batch, to the backends that want it (the
+ * JSON log's last line). The counting is over: the totals are final. */
+static void send_exit(bool live_counted) {
+  bool wanted = false;
+  for (int i = 0; i < nsinks && !wanted; i++)
+    wanted = gt__sink_wants_exit(sinks[i]);
+  if (!wanted) return;
+  if (live_counted) gt__worker_name_live();
+  gt_stats st;
+  gt_get_stats(&st);
+  json_t *j = gt__exit_json(&st, live_counted, config->group_by,
+                            config->alloc_sample_every, gt__wall_ms());
+  for (int i = 0; j && i < nsinks; i++)
+    gt__sink_exit(sinks[i], j);
+  json_decref(j);
+}
+
 int gt_shutdown(int timeout_ms) {
   pthread_mutex_lock(&life);
   if (state != RUNNING) {
@@ -231,11 +250,13 @@ int gt_shutdown(int timeout_ms) {
   gt__http_abort_at(deadline - reserve); /* a transfer in flight too */
   /* Objects the program dropped just before exiting are reported too. A
    * thread unknown to the collector must not start a collection. */
-  if (gt__gc_thread_registered()) {
+  bool live_counted = gt__gc_thread_registered();
+  if (live_counted) {
     clear_stack();
     gt__collect_counting_live();
   }
   gt__worker_stop();
+  send_exit(live_counted);
   gt__profile_stop(); /* while the sinks deliver */
   int rc = stop_sinks(deadline);
   gt__http_abort_at(0); /* the next gt_init sends again */

@@ -13,6 +13,7 @@
 #include "delivery/backend.h"
 #include "delivery/spool.h"
 #include "options.h"
+#include "report.h"
 #include "run.h"
 #include "text.h"
 
@@ -35,6 +36,10 @@ static const char usage[] =
     "                    run a program that uses bdwgc with gt attached, and\n"
     "                    say what it reclaimed, by allocation site\n"
     "                    (docs/attach.md); its options follow \"run\"\n"
+    "  report [--top N] [--by site|name|stack] FILE...\n"
+    "                    read gt's JSON logs and profiles and print what\n"
+    "                    was reclaimed per site, name or stack\n"
+    "                    (docs/report.md); reads no configuration\n"
     "\n"
     "Options:\n"
     "  -c FILE           read an INI file (after $GT_CONFIG)\n"
@@ -48,7 +53,8 @@ static const char usage[] =
     "Exit status:\n"
     "  0  success\n"
     "  1  a backend failed to deliver (send-test), or messages remain in\n"
-    "     the spool after spool replay\n"
+    "     the spool after spool replay, or a file report could not read\n"
+    "     (bad lines in a file are warned about and skipped: status 0)\n"
     "  2  bad configuration or usage\n";
 
 /* URLs may carry a password (https://user:pw@host/): shown as ***. */
@@ -281,6 +287,8 @@ static int parse_options(int argc, char **argv, gt_options *opts) {
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "run") == 0) /* its own options follow */
     return gt_run(argc - 2, argv + 2);
+  if (argc > 1 && strcmp(argv[1], "report") == 0) /* files, no config */
+    return gt_report_main(argc - 2, argv + 2);
   gt_options *opts = gt_options_new();
   if (!opts) {
     fprintf(stderr, "gt: out of memory\n");
@@ -297,9 +305,9 @@ int main(int argc, char **argv) {
     goto out;
   }
   const char *cmd = argv[i++];
-  if (strcmp(cmd, "run") == 0) {
-    fprintf(stderr, "gt: run takes its options after \"run\":\n  %s",
-            gt_run_usage);
+  if (strcmp(cmd, "run") == 0 || strcmp(cmd, "report") == 0) {
+    fprintf(stderr, "gt: %s takes its options after \"%s\":\n  %s", cmd, cmd,
+            cmd[1] == 'u' ? gt_run_usage : gt_report_usage);
     goto out;
   }
   bool check = strcmp(cmd, "check") == 0, spool = strcmp(cmd, "spool") == 0;

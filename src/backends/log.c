@@ -1,5 +1,6 @@
 /* The embedded backend: one line per message to a file or stderr, as text
- * or as a JSON object (jansson) with the counts behind the text.
+ * or as a JSON object (jansson) with the counts behind the text; a JSON
+ * log ends with the run's totals and live objects (exit.h).
  *
  * Each message is one write(2) of one whole line from a buffer kept in the
  * state: the line is formatted once, nothing is buffered by stdio, so a
@@ -83,21 +84,40 @@ static size_t text_line(log_state *s, const char *text) {
   return n;
 }
 
+/* o as one compact line in s->line; its length, 0 when out of memory. */
+static size_t dump_line(log_state *s, const json_t *o) {
+  size_t n = json_dumpb(o, s->line, s->cap, JSON_COMPACT);
+  if (n && n + 1 > s->cap) /* did not fit: grow, dump again */
+    n = reserve(s, n + 1) ? json_dumpb(o, s->line, s->cap, JSON_COMPACT) : 0;
+  if (n) s->line[n++] = '\n';
+  return n;
+}
+
 /* The batch JSON plus "text"; jansson escapes control characters. */
 static size_t json_line(log_state *s, const gt_message *m) {
   json_t *owned, *o = json_deep_copy(gt__message_json(m, &owned));
   json_decref(owned);
   char *text = gt__text_utf8(m->text); /* jansson refuses bad UTF-8 */
   size_t n = 0;
-  if (o && text && json_object_set_new(o, "text", json_string(text)) == 0) {
-    n = json_dumpb(o, s->line, s->cap, JSON_COMPACT);
-    if (n && n + 1 > s->cap) /* did not fit: grow, dump again */
-      n = reserve(s, n + 1) ? json_dumpb(o, s->line, s->cap, JSON_COMPACT) : 0;
-    if (n) s->line[n++] = '\n';
-  }
+  if (o && text && json_object_set_new(o, "text", json_string(text)) == 0)
+    n = dump_line(s, o);
   json_decref(o);
   free(text);
   return n;
+}
+
+/* Writes the n bytes of s->line; 0 or the errno. */
+static int write_line(log_state *s, size_t n) {
+  for (size_t off = 0; off < n;) {
+    ssize_t w = write(s->fd, s->line + off, n - off);
+    if (w > 0) {
+      off += (size_t)w;
+      continue;
+    }
+    if (w < 0 && errno == EINTR) continue;
+    return w < 0 ? errno : EIO;
+  }
+  return 0;
 }
 
 static int log_send(void *state, const gt_message *m, gt_send_result *res) {
@@ -112,23 +132,24 @@ static int log_send(void *state, const gt_message *m, gt_send_result *res) {
              "log: out of memory formatting the line");
     return gt__fail(GT_ESEND, "%s", res->detail);
   }
-  for (size_t off = 0; off < n;) {
-    ssize_t w = write(s->fd, s->line + off, n - off);
-    if (w > 0) {
-      off += (size_t)w;
-      continue;
-    }
-    if (w < 0 && errno == EINTR) continue;
-    int e = w < 0 ? errno : EIO;
-    /* A full pipe or disk is a condition that passes: retried, then
-     * spooled and replayed later (never set aside as refused). Delivery
-     * runs in its own thread, so retries never hold the program. */
-    res->retryable = e == EAGAIN || e == ENOSPC || e == EDQUOT || e == EIO;
-    snprintf(res->detail, sizeof res->detail, "log: write failed: %s",
-             strerror(e));
-    return gt__fail(GT_ESEND, "%s", res->detail);
-  }
-  return 0;
+  int e = write_line(s, n);
+  if (!e) return 0;
+  /* A full pipe or disk is a condition that passes: retried, then
+   * spooled and replayed later (never set aside as refused). Delivery
+   * runs in its own thread, so retries never hold the program. */
+  res->retryable = e == EAGAIN || e == ENOSPC || e == EDQUOT || e == EIO;
+  snprintf(res->detail, sizeof res->detail, "log: write failed: %s",
+           strerror(e));
+  return gt__fail(GT_ESEND, "%s", res->detail);
+}
+
+/* A JSON log ends with the run's totals and what was live (exit.h), for
+ * gt report; a text log, read by people, does not. */
+static void log_at_exit(void *state, json_t *summary) {
+  log_state *s = state;
+  size_t n = s->json ? dump_line(s, summary) : 0;
+  int e = n ? write_line(s, n) : 0;
+  if (e) gt__warn("log: writing the exit line failed: %s", strerror(e));
 }
 
 static void log_close(void *state) {
@@ -150,5 +171,6 @@ const gt_backend_ops gt__backend_log = {
     .flags = 0,
     .open = log_open,
     .send = log_send,
+    .at_exit = log_at_exit,
     .close = log_close,
 };

@@ -53,6 +53,9 @@ typedef struct gt_backend_ops {
   int (*send)(void *state, const gt_message *msg, gt_send_result *res);
   /* Optional: make what send() buffered durable. */
   void (*flush)(void *state);
+  /* Optional: the run's end at gt_shutdown (exit.h's JSON), after the
+   * last message. Best effort: not retried, not spooled. */
+  void (*at_exit)(void *state, struct json_t *summary);
   void (*close)(void *state);
 } gt_backend_ops;
 

@@ -29,13 +29,14 @@
 #define REPLAY_EVERY_MS 30000
 #define IDLE_MS 1000
 
-enum item_kind { IT_BATCH, IT_MARK };
+enum item_kind { IT_BATCH, IT_MARK, IT_EXIT };
 
 typedef struct item {
   struct item *next;
   enum item_kind kind;
   uint64_t ticket; /* IT_MARK */
   gt_batch batch;  /* IT_BATCH */
+  json_t *exit;    /* IT_EXIT, the sink's own copy */
 } item;
 
 struct gt_sink {
@@ -252,6 +253,7 @@ static void unref(gt_sink *s) {
   for (item *it = s->head, *next; it; it = next) {
     next = it->next;
     gt__batch_free(&it->batch);
+    json_decref(it->exit);
     free(it);
   }
   pthread_mutex_destroy(&s->mu);
@@ -315,6 +317,9 @@ static void *sink_main(void *arg) {
     item *it = take(s, &stop, &last);
     if (it && it->kind == IT_BATCH) {
       offer(s, &it->batch);
+    } else if (it && it->kind == IT_EXIT) {
+      s->ops->at_exit(s->state, it->exit);
+      s->dirty = true;
     } else if (it) {
       flush_backend(s);
       pthread_mutex_lock(&s->mu);
@@ -324,6 +329,7 @@ static void *sink_main(void *arg) {
     }
     if (it) {
       gt__batch_free(&it->batch);
+      json_decref(it->exit);
       free(it);
     }
     int64_t now = gt__now_ms();
@@ -425,6 +431,22 @@ void gt__sink_mark(gt_sink *s, uint64_t ticket) {
   item *it = new_item(IT_MARK);
   if (!it) return; /* the waiter times out; nothing is lost */
   it->ticket = ticket;
+  post(s, it);
+}
+
+bool gt__sink_wants_exit(const gt_sink *s) {
+  return s->ops->at_exit != NULL;
+}
+
+/* A copy, not a reference: jansson's json_decref reads the count without
+ * an atomic load, so one value must not be released from two threads. */
+void gt__sink_exit(gt_sink *s, const json_t *summary) {
+  item *it = s->ops->at_exit ? new_item(IT_EXIT) : NULL;
+  if (!it) return; /* best effort */
+  if (!(it->exit = json_deep_copy(summary))) {
+    free(it);
+    return;
+  }
   post(s, it);
 }
 

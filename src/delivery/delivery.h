@@ -17,6 +17,10 @@ GT_HIDDEN void gt__sink_offer(gt_sink *s, gt_batch *b, bool take);
 GT_HIDDEN void gt__sink_mark(gt_sink *s, uint64_t ticket);
 /* 0 once the sink handled ticket (or exited), GT_ETIMEDOUT at deadline. */
 GT_HIDDEN int gt__sink_wait(gt_sink *s, uint64_t ticket, int64_t deadline);
+/* The run's end (exit.h): does the backend take it (at_exit)? Then
+ * gt__sink_exit queues a copy of it after everything queued. */
+GT_HIDDEN bool gt__sink_wants_exit(const gt_sink *s);
+GT_HIDDEN void gt__sink_exit(gt_sink *s, const struct json_t *summary);
 GT_HIDDEN void gt__sink_stop(gt_sink *s); /* no more items; finish them */
 /* Waits for the thread until the deadline, else leaves it to finish
  * alone; drops the caller's reference. True if it finished. */

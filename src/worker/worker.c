@@ -367,6 +367,14 @@ void gt__worker_stop(void) {
   gt__batch_free(&W.batch);
 }
 
+void gt__worker_name_live(void) {
+  uint32_t n = gt__site_count();
+  for (uint32_t id = 1; id <= n; id++) {
+    gt_site *s = gt__site(id);
+    if (s->npcs && atomic_load(&s->live) && !gt__site_resolved(id)) resolve(id);
+  }
+}
+
 static void seen_now(uint32_t id, uint64_t seen[NOV]) {
   overflow_now(gt__site(id), seen);
 }

@@ -603,20 +603,38 @@ static const char *summary_path(const result *r, const char *head, char *buf,
   return buf;
 }
 
+/* The last line of a JSON log: the totals at exit (src/exit.c), which are
+ * the summary's. */
+static void check_exit_line(json_t *e, const summary *s) {
+  cr_expect(json_is_true(json_object_get(e, "live_counted")));
+  cr_expect_eq(json_integer_value(json_object_get(e, "collected")),
+               (json_int_t)s->reclaimed, "exit line: collected");
+  cr_expect_eq(json_integer_value(json_object_get(e, "live")),
+               (json_int_t)s->live, "exit line: live");
+}
+
 /* The JSON lines log: every line a record whose groups are sited in the
- * program, and whose counts add up to the summary's. */
+ * program, and whose counts add up to the summary's; then the exit line. */
 static void check_log(const char *log, const summary *s, const char *src) {
   FILE *f = fopen(log, "r");
   cr_assert_not_null(f, "no log at %s: %s", log, strerror(errno));
   char *line = NULL;
   size_t cap = 0;
-  long long collected = 0, freed = 0, records = 0, elsewhere = 0;
+  long long collected = 0, freed = 0, records = 0, elsewhere = 0, exits = 0;
   char first[512] = "";
   while (getline(&line, &cap, f) > 0) {
     json_error_t e;
     json_t *j = json_loads(line, 0, &e);
     cr_assert_not_null(j, "%s: line %lld is not JSON: %s", log, records + 1,
                        e.text);
+    json_t *exit_line = json_object_get(j, "exit");
+    cr_expect_eq(exits, 0, "%s: a line after the exit line", log);
+    if (exit_line) {
+      exits++;
+      check_exit_line(exit_line, s);
+      json_decref(j);
+      continue;
+    }
     records++;
     collected += json_integer_value(json_object_get(j, "collected"));
     freed += json_integer_value(json_object_get(j, "freed"));
@@ -634,6 +652,7 @@ static void check_log(const char *log, const summary *s, const char *src) {
   free(line);
   fclose(f);
   cr_assert_gt(records, 0, "%s is empty", log);
+  cr_expect_eq(exits, 1, "%s: no exit line", log);
   cr_expect_eq(elsewhere, 0, "%lld groups of the log not sited in %s, as %s",
                elsewhere, s->prog, first);
   cr_expect_eq(collected, (long long)s->reclaimed,

@@ -111,3 +111,98 @@ Test(log, a_fifo_without_reader_is_refused_not_waited_for) {
             gt_last_error());
   cr_expect_lt(took, 1000, "took %lld ms", (long long)took);
 }
+
+/* ---- the exit line ---------------------------------------------------------
+ * A JSON log ends with gt_shutdown's totals and the objects still live,
+ * grouped as batches are (src/exit.c); gt report reads it. */
+
+/* a root (not static: a store never read would be dropped) */
+void *test_log_kept[2];
+
+static void *last_line(const char *file, size_t *lines) {
+  char *all = slurp(file);
+  cr_assert_not_null(all);
+  *lines = count_char(all, '\n');
+  char *end = all + strlen(all);
+  cr_assert(end > all && end[-1] == '\n', "%s", all);
+  end[-1] = '\0';
+  char *last = strrchr(all, '\n');
+  json_t *j = json_loads(last ? last + 1 : all, 0, NULL);
+  cr_assert_not_null(j, "%s", all);
+  free(all);
+  return j;
+}
+
+static int kept_line[2];
+
+static void run_and_exit(const char *format, const char *group_by) {
+  gt_options *o = gt_options_new();
+  const char *kv[] = {"gt.backend",  "log",        "log.path",
+                      path,          "log.format", format,
+                      "gt.group_by", group_by,     NULL};
+  for (const char *const *p = kv; *p; p += 2)
+    cr_assert_eq(gt_options_set(o, p[0], p[1]), 0);
+  cr_assert_eq(gt_init(o), 0, "%s", gt_last_error());
+  gt_options_free(o);
+  kept_line[0] = __LINE__ + 1;
+  test_log_kept[0] = GT_MALLOC(40, "Kept");
+  kept_line[1] = __LINE__ + 1;
+  test_log_kept[1] = GT_MALLOC(40, "Kept");
+  test_make(3, "Gone");
+  test_scrub_stack();
+  size_t n = gt_collect();
+  cr_assert_eq(n, 3, "collected %zu", n);
+  cr_assert_eq(gt_shutdown(5000), 0);
+}
+
+Test(log, a_json_log_ends_with_totals_and_live_objects) {
+  run_and_exit("json", "name");
+  size_t lines;
+  json_t *j = last_line(path, &lines);
+  cr_expect_eq(lines, 2, "one batch, then the exit line");
+  json_t *e = json_object_get(j, "exit");
+  cr_assert(json_is_object(e));
+  cr_expect(json_is_true(json_object_get(e, "live_counted")));
+  cr_expect_eq(json_integer_value(json_object_get(e, "collected")), 3);
+  cr_expect_eq(json_integer_value(json_object_get(e, "live")), 2);
+  cr_expect_geq(json_integer_value(json_object_get(e, "live_bytes")), 80);
+  json_t *live = json_object_get(j, "live");
+  cr_assert_eq(json_array_size(live), 1, "one group: %s",
+               json_dumps(j, JSON_COMPACT));
+  json_t *g = json_array_get(live, 0);
+  cr_expect_str_eq(json_string_value(json_object_get(g, "name")), "Kept");
+  cr_expect_eq(json_integer_value(json_object_get(g, "count")), 2);
+  cr_expect_null(json_object_get(g, "site"), "two sites: none shown");
+  json_decref(j);
+}
+
+Test(log, the_exit_lines_live_objects_are_grouped_by_site) {
+  run_and_exit("json", "site");
+  size_t lines;
+  json_t *j = last_line(path, &lines);
+  json_t *live = json_object_get(j, "live");
+  cr_assert_eq(json_array_size(live), 2, "%s", json_dumps(j, JSON_COMPACT));
+  bool seen[2] = {false, false};
+  for (size_t i = 0; i < 2; i++) {
+    json_t *g = json_array_get(live, i);
+    const char *got = json_string_value(json_object_get(g, "site"));
+    for (int k = 0; k < 2; k++) {
+      char want[64];
+      snprintf(want, sizeof want, "test_log.c:%d", kept_line[k]);
+      seen[k] |= got && !strcmp(got, want);
+    }
+    cr_expect_eq(json_integer_value(json_object_get(g, "count")), 1);
+    cr_expect_eq(json_integer_value(json_object_get(g, "bytes")), 40);
+  }
+  cr_expect(seen[0] && seen[1], "%s", json_dumps(j, JSON_COMPACT));
+  json_decref(j);
+}
+
+Test(log, a_text_log_has_no_exit_line) {
+  run_and_exit("text", "name");
+  char *all = slurp(path);
+  cr_assert_not_null(all);
+  cr_expect_eq(count_char(all, '\n'), 1, "the batch's line only: %s", all);
+  cr_expect_null(strstr(all, "exit"), "%s", all);
+  free(all);
+}

@@ -120,12 +120,12 @@ w3m)
   expect_total "$p" freed_objects "$freed"
   expect_total "$p" live_objects "$live"
   # The summary gives bytes in MB; gt's event log (one JSON line per
-  # batch) has them exactly, and the objects once more.
+  # batch, then the exit line) has them exactly, and the objects once more.
   log=$(sed -n 's/^gt run: events in //p' err)
   [[ -n $log && -s $log ]] || fail "no 'gt run: events in' line: $(cat err)"
   read -r logged logged_bytes < <(python3 -c '
 import json, sys
-rs = [json.loads(l) for l in open(sys.argv[1])]
+rs = [r for r in map(json.loads, open(sys.argv[1])) if "batch" in r]
 print(sum(r["collected"] for r in rs), sum(r["bytes"] for r in rs))' "$log")
   [ "$logged" = "$reclaimed" ] ||
     fail "the log counts $logged objects, the summary $reclaimed"
