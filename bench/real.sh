@@ -68,7 +68,8 @@ run() { # mode -> wall seconds on stdout; output in $work/out.<mode>
     w3m -dump "$work/page.html" >"$work/out.$mode"
   else
     # shellcheck disable=SC2086
-    "$build/gt" run -q -o log.path="$work/log.jsonl" ${opts[$mode]} -- \
+    "$build/gt" run -q -o log.path="$work/log.jsonl" \
+      -o gt.profile="$work/profile.pb.gz" ${opts[$mode]} -- \
       w3m -dump "$work/page.html" >"$work/out.$mode"
   fi
   t1=$EPOCHREALTIME
