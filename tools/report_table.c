@@ -8,21 +8,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "delivery/render.h"
 #include "report_rows.h"
 
 #define CELL 48
-
-/* 1234567 as "1,234,567". */
-static const char *num(uint64_t v, char *buf) {
-  char raw[32];
-  int n = snprintf(raw, sizeof raw, "%" PRIu64, v), o = 0;
-  for (int i = 0; i < n; i++) {
-    if (i && (n - i) % 3 == 0) buf[o++] = ',';
-    buf[o++] = raw[i];
-  }
-  buf[o] = '\0';
-  return buf;
-}
 
 static const char *size_text(uint64_t b, char *buf) {
   static const char *const units[] = {"KB", "MB", "GB", "TB", "PB", "EB"};
@@ -41,18 +30,6 @@ static const char *size_text(uint64_t b, char *buf) {
 static const char *share(uint64_t part, uint64_t whole, char *buf) {
   if (!whole) return "-";
   snprintf(buf, CELL, "%.1f%%", 100.0 * (double)part / (double)whole);
-  return buf;
-}
-
-static const char *duration(int64_t ms, char *buf, size_t n) {
-  if (ms < 1000)
-    snprintf(buf, n, "%" PRId64 " ms", ms);
-  else if (ms < 120000)
-    snprintf(buf, n, "%.1f s", (double)ms / 1e3);
-  else if (ms < 7200000)
-    snprintf(buf, n, "%.1f min", (double)ms / 6e4);
-  else
-    snprintf(buf, n, "%.1f h", (double)ms / 3.6e6);
   return buf;
 }
 
@@ -104,12 +81,12 @@ static const char *label(const row *w, char *buf, size_t n) {
 
 /* The table's columns: (title, shown when, the cell of row w). */
 #define COLUMNS(X)                                                             \
-  X("objects", true, num(w->objects, c))                                       \
+  X("objects", true, gt__fmt_count(w->objects, c))                             \
   X("share", true, share(w->objects, r->objects, c))                           \
   X("bytes", true, size_text(w->bytes, c))                                     \
   X("share", true, share(w->bytes, r->bytes, c))                               \
-  X("freed", r->freed > 0, num(w->freed, c))                                   \
-  X("live at exit", r->exits > 0, num(w->live, c))                             \
+  X("freed", r->freed > 0, gt__fmt_count(w->freed, c))                         \
+  X("live at exit", r->exits > 0, gt__fmt_count(w->live, c))                   \
   X("age ms: min", r->aged, age_cell(&w->ms, 0, c))                            \
   X("~med", r->aged, age_cell(&w->ms, 1, c))                                   \
   X("max", r->aged, age_cell(&w->ms, 2, c))                                    \
@@ -161,19 +138,23 @@ static void print_span(gt_report_state *r, FILE *out) {
                 &tm1))
     return;
   fprintf(out, ", %s to %s UTC (%s)", from, to,
-          duration(r->last_ms - r->first_ms, d, sizeof d));
+          gt__fmt_ms(r->last_ms > r->first_ms
+                         ? (uint64_t)(r->last_ms - r->first_ms)
+                         : 0,
+                     d, sizeof d));
 }
 
 static void print_header(gt_report_state *r, FILE *out) {
   char a[CELL], b[CELL], f[CELL], l[CELL], lb[CELL], n[CELL];
   fprintf(out, "gt report: %s object%s reclaimed (%s), %s freed",
-          num(r->objects, a), r->objects == 1 ? "" : "s",
-          size_text(r->bytes, b), num(r->freed, f));
+          gt__fmt_count(r->objects, a), r->objects == 1 ? "" : "s",
+          size_text(r->bytes, b), gt__fmt_count(r->freed, f));
   if (r->exits)
-    fprintf(out, ", %s live at exit (%s)", num(r->live, l),
+    fprintf(out, ", %s live at exit (%s)", gt__fmt_count(r->live, l),
             size_text(r->live_bytes, lb));
   if (r->batches || !r->profiles)
-    fprintf(out, "; %s batch%s", r->batches ? num(r->batches, n) : "no",
+    fprintf(out, "; %s batch%s",
+            r->batches ? gt__fmt_count(r->batches, n) : "no",
             r->batches == 1 ? "" : "es");
   if (r->profiles)
     fprintf(out, "%s%zu profile%s", r->batches ? ", " : "; ", r->profiles,
@@ -183,7 +164,7 @@ static void print_header(gt_report_state *r, FILE *out) {
   if (r->estimated) fprintf(out, "; estimates (gt.alloc_sample_every)");
   if (r->overflowed && r->aged)
     fprintf(out, "; %s objects came without their age (ring full)",
-            num(r->overflowed, a));
+            gt__fmt_count(r->overflowed, a));
   if (r->bad)
     fprintf(out, "; %zu bad line%s skipped", r->bad, r->bad == 1 ? "" : "s");
   fprintf(out, "\n");

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "attach/summary.h"
+#include "delivery/render.h"
 #include "intern.h"
 #include "worker/profile.h"
 #include "worker/symbols.h"
@@ -22,18 +23,6 @@ typedef struct row {
   char *text; /* the site as shown; rows showing the same are merged */
   uint64_t objects, bytes;
 } row;
-
-/* 1234567 as "1,234,567". */
-static const char *num(uint64_t v, char *buf) {
-  char raw[32];
-  int n = snprintf(raw, sizeof raw, "%llu", (unsigned long long)v), o = 0;
-  for (int i = 0; i < n; i++) {
-    if (i && (n - i) % 3 == 0) buf[o++] = ',';
-    buf[o++] = raw[i];
-  }
-  buf[o] = '\0';
-  return buf;
-}
 
 static const char *mb(uint64_t bytes, char *buf) {
   snprintf(buf, 32, "%.1f MB", (double)bytes / 1e6);
@@ -120,7 +109,7 @@ static void table(FILE *f, const char *title, row *rows, size_t k,
   fprintf(f, "%s\n", title);
   for (size_t i = 0; i < k && i < TOP; i++) {
     char o[32], b[32];
-    fprintf(f, "  %12s %10s  %s\n", num(rows[i].objects, o),
+    fprintf(f, "  %12s %10s  %s\n", gt__fmt_count(rows[i].objects, o),
             mb(rows[i].bytes, b), rows[i].text);
   }
 }
@@ -133,9 +122,10 @@ static void totals(FILE *f) {
   fprintf(f,
           "gt run: %s (pid %d): %s objects allocated through bdwgc, %s "
           "reclaimed (%s), %s freed, %s live at exit",
-          program_invocation_short_name, (int)getpid(), num(st.tracked, a),
-          num(st.collected, c), mb(st.bytes, b), num(st.freed, fr),
-          num(st.live, l));
+          program_invocation_short_name, (int)getpid(),
+          gt__fmt_count(st.tracked, a), gt__fmt_count(st.collected, c),
+          mb(st.bytes, b), gt__fmt_count(st.freed, fr),
+          gt__fmt_count(st.live, l));
   if (st.tracked)
     fprintf(f, "; %.1f%% accounted for",
             100.0 * (double)seen / (double)st.tracked);
@@ -143,7 +133,7 @@ static void totals(FILE *f) {
     fprintf(f,
             "; %s more not tracked (uncollectable, aligned, inline free "
             "lists, or made by libgc)",
-            num(st.bypassed, by));
+            gt__fmt_count(st.bypassed, by));
   fprintf(f, "\n");
 }
 
