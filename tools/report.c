@@ -81,7 +81,7 @@ static const char *group_problem(json_t *g, bool live) {
     return "has a name that is not a string";
   if (site && !json_is_string(site)) return "has a site that is not a string";
   if (!count_ok(g, "count", true) || !count_ok(g, "bytes", true) ||
-      !count_ok(g, "freed", !live))
+      !count_ok(g, "freed", !live) || !count_ok(g, "unreleased", false))
     return "lacks count, bytes or freed as non-negative integers";
   if (!ages_ok(json_object_get(g, "age_ms")) ||
       !ages_ok(json_object_get(g, "age_gcs")))
@@ -115,8 +115,8 @@ static bool batch_ok(json_t *j, char *why, size_t n) {
     }
   json_t *est = json_object_get(j, "estimated");
   if ((est && !json_is_boolean(est)) || !count_ok(j, "overflowed", false) ||
-      !count_ok(j, "merged", false) || !count_ok(j, "first_ms", false) ||
-      !count_ok(j, "last_ms", false)) {
+      !count_ok(j, "unreleased", false) || !count_ok(j, "merged", false) ||
+      !count_ok(j, "first_ms", false) || !count_ok(j, "last_ms", false)) {
     snprintf(why, n,
              "estimated, overflowed, merged, first_ms or last_ms "
              "has the wrong type");
@@ -195,6 +195,7 @@ static void group_add(gt_report_state *r, json_t *g, bool live) {
   w->objects = sat(w->objects, count);
   w->bytes = sat(w->bytes, bytes);
   w->freed = sat(w->freed, count_of(g, "freed"));
+  w->unreleased = sat(w->unreleased, count_of(g, "unreleased"));
   json_t *ms = json_object_get(g, "age_ms");
   r->aged |= ms != NULL;
   ages_add(&w->ms, ms, count);
@@ -213,6 +214,7 @@ static void batch_add(gt_report_state *r, json_t *j) {
   r->objects = sat(r->objects, count_of(j, "collected"));
   r->bytes = sat(r->bytes, count_of(j, "bytes"));
   r->freed = sat(r->freed, count_of(j, "freed"));
+  r->unreleased = sat(r->unreleased, count_of(j, "unreleased"));
   r->overflowed = sat(r->overflowed, count_of(j, "overflowed"));
   r->estimated |= json_is_true(json_object_get(j, "estimated"));
   span_add(r, j);

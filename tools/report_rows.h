@@ -23,6 +23,7 @@ typedef struct ages {
 typedef struct row {
   char *name, *site; /* printable (text.h), site NULL when none */
   uint64_t objects, bytes, freed, live, live_bytes;
+  uint64_t unreleased; /* leak mode: reclaimed while still marked */
   ages ms, gcs;
 } row;
 
@@ -31,7 +32,7 @@ struct gt_report_state {
   json_t *index; /* row key -> index in rows */
   row *rows;
   size_t nrows, cap;
-  uint64_t batches, objects, bytes, freed, overflowed;
+  uint64_t batches, objects, bytes, freed, overflowed, unreleased;
   uint64_t live, live_bytes, exits;
   bool estimated, aged;
   int64_t first_ms, last_ms; /* wall clock; 0: none seen */

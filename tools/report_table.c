@@ -86,6 +86,7 @@ static const char *label(const row *w, char *buf, size_t n) {
   X("bytes", true, size_text(w->bytes, c))                                     \
   X("share", true, share(w->bytes, r->bytes, c))                               \
   X("freed", r->freed > 0, gt__fmt_count(w->freed, c))                         \
+  X("unreleased", r->unreleased > 0, gt__fmt_count(w->unreleased, c))          \
   X("live at exit", r->exits > 0, gt__fmt_count(w->live, c))                   \
   X("age ms: min", r->aged, age_cell(&w->ms, 0, c))                            \
   X("~med", r->aged, age_cell(&w->ms, 1, c))                                   \
@@ -145,10 +146,13 @@ static void print_span(gt_report_state *r, FILE *out) {
 }
 
 static void print_header(gt_report_state *r, FILE *out) {
-  char a[CELL], b[CELL], f[CELL], l[CELL], lb[CELL], n[CELL];
+  char a[CELL], b[CELL], f[CELL], l[CELL], lb[CELL], n[CELL], u[CELL];
   fprintf(out, "gt report: %s object%s reclaimed (%s), %s freed",
           gt__fmt_count(r->objects, a), r->objects == 1 ? "" : "s",
           size_text(r->bytes, b), gt__fmt_count(r->freed, f));
+  if (r->unreleased)
+    fprintf(out, ", %s reclaimed without release",
+            gt__fmt_count(r->unreleased, u));
   if (r->exits)
     fprintf(out, ", %s live at exit (%s)", gt__fmt_count(r->live, l),
             size_text(r->live_bytes, lb));
@@ -183,6 +187,7 @@ static void print_table(gt_report_state *r, FILE *out, size_t n, size_t top) {
     rest.objects = sat(rest.objects, r->rows[i].objects);
     rest.bytes = sat(rest.bytes, r->rows[i].bytes);
     rest.freed = sat(rest.freed, r->rows[i].freed);
+    rest.unreleased = sat(rest.unreleased, r->rows[i].unreleased);
     rest.live = sat(rest.live, r->rows[i].live);
   }
   for (size_t i = 0; i <= shown_rows; i++) {

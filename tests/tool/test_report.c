@@ -181,6 +181,33 @@ Test(report, prints_the_exact_table_of_a_known_log) {
   drop(&r);
 }
 
+/* Leak mode (gt.report = all with gt_expect_release): groups say how many
+ * of their objects were reclaimed still marked; the column and the
+ * header's count appear only then. */
+#define LEAK_BATCH                                                             \
+  "{\"batch\":1,\"collected\":7,\"estimated\":false,\"freed\":0,"              \
+  "\"sampled\":7,\"bytes\":700,\"merged\":0,\"overflowed\":0,"                 \
+  "\"unreleased\":3,\"first_ms\":1796000000000,\"last_ms\":1796000000000,"     \
+  "\"groups\":[{\"name\":\"Conn\",\"site\":\"conn.c:42\",\"count\":5,"         \
+  "\"freed\":0,\"bytes\":500,\"unreleased\":3},{\"name\":\"Buf\","             \
+  "\"site\":\"buf.c:7\",\"count\":2,\"freed\":0,\"bytes\":200,"                \
+  "\"unreleased\":0}],\"samples\":[],\"samples_omitted\":0}\n"
+
+Test(report, unreleased_objects_get_their_column) {
+  result r = report(PUT("leak.jsonl", LEAK_BATCH), NULL);
+  cr_expect_eq(r.status, 0);
+  cr_expect_str_eq(r.err, "");
+  cr_expect_str_eq(
+      r.out,
+      "gt report: 7 objects reclaimed (700 B), 0 freed, 3 reclaimed without "
+      "release; 1 batch in 1 file, 2026-11-30 00:53:20 to 00:53:20 UTC "
+      "(0 ms)\n"
+      "objects  share  bytes  share  unreleased  site\n"
+      "      5  71.4%  500 B  71.4%           3  Conn (conn.c:42)\n"
+      "      2  28.6%  200 B  28.6%           0  Buf (buf.c:7)\n");
+  drop(&r);
+}
+
 Test(report, top_keeps_n_rows_and_sums_the_rest) {
   result r = report("--top", "1", PUT("a.jsonl", BATCH1 BATCH2), NULL);
   cr_expect_eq(r.status, 0);
