@@ -22,15 +22,20 @@ static void sleep_ms(int ms) {
 
 static char pki_dir[256];
 
-static void rm_rf(const char *dir) {
+void test_rm_rf(const char *dir) {
   if (!dir[0] || strncmp(dir, "/tmp/gt-", 8) != 0) return;
   char cmd[400];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", dir);
 }
 
+void test_tmpdir(char *buf, size_t size, const char *what) {
+  snprintf(buf, size, "/tmp/gt-%s-XXXXXX", what);
+  cr_assert_not_null(mkdtemp(buf), "mkdtemp %s: %s", buf, strerror(errno));
+}
+
 static void pki_cleanup(void) {
-  rm_rf(pki_dir);
+  test_rm_rf(pki_dir);
 }
 
 const char *test_pki(void) {
@@ -138,7 +143,7 @@ static void server_reap(test_server *s) {
 void server_stop(test_server *s) {
   server_reap(s);
   assert_file_no_secret(s->log);
-  rm_rf(s->dir);
+  test_rm_rf(s->dir);
   s->dir[0] = '\0';
 }
 
@@ -158,12 +163,12 @@ json_t *server_records(const test_server *s) {
 }
 
 size_t server_wait_records(const test_server *s, size_t n, int timeout_ms) {
-  size_t have = 0;
-  for (int waited = 0;; waited += 20) {
+  int64_t deadline = gt__now_ms() + timeout_ms; /* a clock: naps end early */
+  for (;;) {
     json_t *r = server_records(s);
-    have = json_array_size(r);
+    size_t have = json_array_size(r);
     json_decref(r);
-    if (have >= n || waited >= timeout_ms) return have;
+    if (have >= n || gt__now_ms() >= deadline) return have;
     sleep_ms(20);
   }
 }

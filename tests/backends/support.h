@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "../internal.h"
@@ -71,6 +72,12 @@ void test_make(int n, const char *name);
 void test_scrub_stack(void);
 
 char *slurp(const char *path); /* NULL if unreadable */
+/* A new private directory /tmp/gt-<what>-XXXXXX (asserts). Never named
+ * after the pid: pids come back, and a spool left by an earlier process
+ * would be replayed into a later test. */
+void test_tmpdir(char *buf, size_t size, const char *what);
+/* Removes a directory under /tmp/gt- and all it holds. */
+void test_rm_rf(const char *dir);
 /* Asserts that text holds none of the test secrets. */
 void assert_no_secret(const char *what, const char *text);
 /* Asserts that a file holds none of the test secrets (if it exists). */

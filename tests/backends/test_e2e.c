@@ -13,7 +13,7 @@
 #define EXPECTED_TEXT "5 objects collected (sampled 5): Node x3, Thing x2"
 
 static test_server srv;
-static char url[80], errfile[64];
+static char url[80], errfile[64], spool_dir[64];
 static int saved_stderr = -1;
 
 /* gt__warn writes to stderr: keep it in a file that is checked for
@@ -38,6 +38,7 @@ static void down(void) {
   }
   assert_file_no_secret(errfile);
   unlink(errfile);
+  test_rm_rf(spool_dir);
   server_stop(&srv);
 }
 
@@ -65,7 +66,6 @@ TestSuite(e2e_email, .init = smtp_up, .fini = down, .timeout = 40);
 TestSuite(e2e_webhook, .init = hook_up, .fini = down, .timeout = 40);
 
 /* The same program for every backend: init, allocate, drop, collect. */
-static char spool_dir[64];
 
 static size_t workload(const char *const *kv) {
   gt_options *o = gt_options_new();
@@ -85,7 +85,7 @@ static size_t workload(const char *const *kv) {
                  gt_last_error());
   /* A spool of its own, so one test's undelivered message is not replayed
    * into the next. */
-  snprintf(spool_dir, sizeof spool_dir, "/tmp/gt-e2e-spool-%d", (int)getpid());
+  test_tmpdir(spool_dir, sizeof spool_dir, "e2e-spool");
   cr_assert_eq(gt_options_set(o, "gt.spool_dir", spool_dir), 0);
   int rc = gt_init(o);
   gt_options_free(o);

@@ -22,15 +22,13 @@
 static char dir[64], dir_env[100];
 
 static void fresh(void) {
-  snprintf(dir, sizeof dir, "/tmp/gt-list-spool-%d", (int)getpid());
+  test_tmpdir(dir, sizeof dir, "list-spool");
   snprintf(dir_env, sizeof dir_env, "GT_SPOOL_DIR=%s", dir);
   cr_assert_eq(gt__spool_prepare(dir), 0, "%s", gt_last_error());
 }
 
 static void cleanup(void) {
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", dir);
+  test_rm_rf(dir);
 }
 
 TestSuite(gt_spool_list, .init = fresh, .fini = cleanup, .timeout = 60);

@@ -163,7 +163,7 @@ Test(gt_tool, send_test_reports_failures) {
 
 Test(gt_tool, spool_list_and_replay) {
   char dir[64], dir_env[100];
-  snprintf(dir, sizeof dir, "/tmp/gt-tool-spool-%d", (int)getpid());
+  test_tmpdir(dir, sizeof dir, "tool-spool");
   snprintf(dir_env, sizeof dir_env, "GT_SPOOL_DIR=%s", dir);
   cr_assert_eq(gt__spool_prepare(dir), 0);
   for (int i = 1; i <= 2; i++) {
@@ -196,6 +196,7 @@ Test(gt_tool, spool_list_and_replay) {
   free(out);
   cr_assert_eq(server_wait_records(&srv, 2, 3000), 2);
   cr_assert_eq(gt__spool_count(dir), 0);
+  test_rm_rf(dir);
 }
 
 Test(gt_tool, check_shows_urls_without_their_passwords) {

@@ -40,7 +40,7 @@ typedef struct child_out {
 } child_out;
 
 static child_out *out;
-static char spool_dir[80], errfile[80];
+static char spool_base[64], spool_dir[80], errfile[80];
 
 static int64_t now_ms(void) {
   struct timespec ts;
@@ -51,13 +51,6 @@ static int64_t now_ms(void) {
 static void nap(int ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
   nanosleep(&ts, NULL);
-}
-
-static void rm_rf(const char *dir) {
-  if (strncmp(dir, "/tmp/gt-rel-", 12) != 0) return;
-  char cmd[200];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", dir);
 }
 
 /* ---- the spool as the parent sees it ------------------------------------ */
@@ -133,7 +126,9 @@ static test_server srv;
 
 static void rel_init(void) {
   test_pki(); /* made once, before any fork */
-  snprintf(spool_dir, sizeof spool_dir, "/tmp/gt-rel-spool-%d", (int)getpid());
+  /* gt makes the spool itself (tests check the mode it gives it). */
+  test_tmpdir(spool_base, sizeof spool_base, "rel");
+  snprintf(spool_dir, sizeof spool_dir, "%s/spool", spool_base);
   snprintf(errfile, sizeof errfile, "/tmp/gt-rel-stderr-%d", (int)getpid());
   out = mmap(NULL, sizeof *out, PROT_READ | PROT_WRITE,
              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -148,7 +143,7 @@ static void rel_fini(void) {
   spool_info si;
   spool_scan(&si);
   if (!getenv("KEEPERR")) unlink(errfile);
-  rm_rf(spool_dir);
+  test_rm_rf(spool_base);
   if (srv.pid) server_stop(&srv);
 }
 

@@ -449,18 +449,6 @@ Test(twilio, the_base_url_defaults_to_api_twilio_com) {
 static char errfile[64], spool_dir[64];
 static int saved_stderr = -1;
 
-static void rm_spool(void) {
-  DIR *d = opendir(spool_dir);
-  struct dirent *e;
-  while (d && (e = readdir(d))) {
-    char p[400];
-    snprintf(p, sizeof p, "%s/%s", spool_dir, e->d_name);
-    if (e->d_name[0] != '.') unlink(p);
-  }
-  if (d) closedir(d);
-  rmdir(spool_dir);
-}
-
 /* gt__warn writes to stderr: it goes to a file checked after every test. */
 static void pipeline_up(void) {
   snprintf(errfile, sizeof errfile, "/tmp/gt-twilio-stderr-XXXXXX");
@@ -470,8 +458,7 @@ static void pipeline_up(void) {
   saved_stderr = dup(2);
   dup2(fd, 2);
   close(fd);
-  snprintf(spool_dir, sizeof spool_dir, "/tmp/gt-twilio-spool-%d",
-           (int)getpid());
+  test_tmpdir(spool_dir, sizeof spool_dir, "twilio-spool");
   up();
 }
 
@@ -494,7 +481,7 @@ static void pipeline_down(void) {
     free(t);
   }
   if (d) closedir(d);
-  rm_spool();
+  test_rm_rf(spool_dir);
   down();
 }
 

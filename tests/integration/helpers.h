@@ -9,24 +9,39 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+static char gt_test_dir[64];
 static char gt_test_log[128];
 static char gt_test_spool[128];
+static pid_t gt_test_owner;
 
-/* key/value pairs, NULL-terminated. */
+static inline void gt_test_remove_dir(void) {
+  if (getpid() != gt_test_owner) return; /* a forked child's exit */
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", gt_test_dir);
+  if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", gt_test_dir);
+}
+
+/* key/value pairs, NULL-terminated. The log and the spool live in a
+ * directory of this process's own (mkdtemp, not the pid: pids come back,
+ * and an earlier process's spool would be replayed into this test). */
 static inline void gt_test_start(const char *const *kv) {
   GC_INIT();
-  snprintf(gt_test_log, sizeof gt_test_log, "/tmp/gt-it-%d.jsonl",
-           (int)getpid());
+  if (!gt_test_dir[0]) {
+    snprintf(gt_test_dir, sizeof gt_test_dir, "/tmp/gt-it-XXXXXX");
+    cr_assert_not_null(mkdtemp(gt_test_dir), "mkdtemp");
+    snprintf(gt_test_log, sizeof gt_test_log, "%s/log.jsonl", gt_test_dir);
+    snprintf(gt_test_spool, sizeof gt_test_spool, "%s/spool", gt_test_dir);
+    gt_test_owner = getpid();
+    atexit(gt_test_remove_dir);
+  }
   unlink(gt_test_log);
   gt_options *o = gt_options_new();
   gt_options_set(o, "log.path", gt_test_log);
   gt_options_set(o, "log.format", "json");
-  if (!gt_test_spool[0])
-    snprintf(gt_test_spool, sizeof gt_test_spool, "/tmp/gt-it-spool-%d",
-             (int)getpid());
   gt_options_set(o, "gt.spool_dir", gt_test_spool);
   for (; kv && kv[0]; kv += 2)
     cr_assert_eq(gt_options_set(o, kv[0], kv[1]), 0, "%s", gt_last_error());

@@ -65,8 +65,8 @@ Test(badconfig, shutdown_when_not_running_says_so) {
   cr_assert_eq(gt_shutdown(100), GT_ESTATE);
   cr_expect_str_eq(gt_last_error(), "gt_shutdown: gt is not running (never "
                                     "started, or already shut down)");
-  char spool[64];
-  snprintf(spool, sizeof spool, "/tmp/gt-bad-spool-%d", (int)getpid());
+  char spool[] = "/tmp/gt-bad-spool-XXXXXX";
+  cr_assert_not_null(mkdtemp(spool));
   setenv("GT_SPOOL_DIR", spool, 1);
   cr_assert_eq(gt_init(NULL), 0, "%s", gt_last_error());
   cr_assert_eq(gt_shutdown(1000), 0, "%s", gt_last_error());

@@ -201,8 +201,8 @@ static void lifecycle_cycles(void) {
  * every message is spooled; a later pipeline with a working log replays
  * them all. Exercises the sink thread, retries, spool and replay. */
 static void delivery_spool_replay(void) {
-  char dir[64];
-  snprintf(dir, sizeof dir, "/tmp/gt-stress-spool-%d", (int)getpid());
+  char dir[] = "/tmp/gt-stress-spool-XXXXXX";
+  CHECK(mkdtemp(dir) != NULL, "mkdtemp");
   uint32_t site = gt__intern_site("Spooled", NULL, 0);
   const char *paths[2] = {"/dev/full", "/dev/null"};
   gt_stats st[3];

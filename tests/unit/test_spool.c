@@ -19,16 +19,20 @@
 #include "../internal.h"
 #include "text.h"
 
-static char dir[128];
+static char base[64], dir[128];
 
+/* base is new (mkdtemp, not the pid: pids come back after a crashed run);
+ * gt__spool_prepare makes the levels a/b below it. */
 static void fresh_dir(void) {
-  snprintf(dir, sizeof dir, "/tmp/gt-spool-unit-%d/a/b", (int)getpid());
+  snprintf(base, sizeof base, "/tmp/gt-spool-unit-XXXXXX");
+  cr_assert_not_null(mkdtemp(base));
+  snprintf(dir, sizeof dir, "%s/a/b", base);
   cr_assert_eq(gt__spool_prepare(dir), 0, "%s", gt_last_error());
 }
 
 static void remove_dir(void) {
   char cmd[200];
-  snprintf(cmd, sizeof cmd, "rm -rf /tmp/gt-spool-unit-%d", (int)getpid());
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
   if (system(cmd) != 0) fprintf(stderr, "cannot remove the test spool\n");
 }
 
@@ -129,7 +133,7 @@ Test(spool, directory_is_private) {
   cr_assert_eq(stat(dir, &st), 0);
   cr_assert_eq(st.st_mode & 0777, 0700);
   char parent[128];
-  snprintf(parent, sizeof parent, "/tmp/gt-spool-unit-%d/a", (int)getpid());
+  snprintf(parent, sizeof parent, "%s/a", base);
   cr_assert_eq(stat(parent, &st), 0);
   cr_assert_eq(st.st_mode & 0777, 0700, "every created level is 0700");
 }
