@@ -7,7 +7,8 @@
  *     (.eh_frame survives stripping; libunwind finds its entry):
  * "module!fn@0x9bf80", an address stable for one build of the module (its build
  * id);
- *   - file:line when debug information is installed.
+ *   - file:line when debug information is installed, except in the C
+ *     runtime, the collector and gt (is_runtime).
  * Results are cached per address. One lock: the worker and gt_shutdown's
  * profile writer may both ask. */
 #include <dlfcn.h>
@@ -129,11 +130,25 @@ static void fill(Dwfl_Module *m, uintptr_t pc, gt_frame *f) {
   }
 }
 
+/* Modules whose lines are not the program's: the C library and the
+ * dynamic loader (the bottom frames of every stack), the collector and gt.
+ * Their frames keep their function names. Debian's valgrind pulls in
+ * libc6-dbg, whose compressed DWARF took 50 ms to open at every exit. */
+static const char *const runtime[] = {"libc.so.", "ld-linux", "libgc.so.",
+                                      "libgt"};
+
+static bool is_runtime(const char *module) {
+  for (size_t i = 0; module && i < sizeof runtime / sizeof *runtime; i++)
+    if (strncmp(module, runtime[i], strlen(runtime[i])) == 0) return true;
+  return false;
+}
+
 /* file:line, when the module's debug information is installed. Asked
  * only for the frames shown with it: the first look into a module's
  * DWARF decompresses it (tens of milliseconds for libc's). */
 static void find_line(gt_frame *f) {
   f->line_known = true;
+  if (is_runtime(f->module)) return;
   Dwfl_Module *m = dwfl ? dwfl_addrmodule(dwfl, f->pc) : NULL;
   Dwfl_Line *line = m ? dwfl_module_getsrc(m, f->pc) : NULL;
   int lineno = 0;

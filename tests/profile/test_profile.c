@@ -14,6 +14,7 @@
 #include "../integration/helpers.h"
 #include "intern.h"
 #include "profile.pb-c.h"
+#include "worker/symbols.h"
 
 /* after criterion.h: it defines the assertions redirect.h uses */
 #include <criterion/redirect.h>
@@ -294,6 +295,21 @@ Test(profile, stack_sites_have_their_frames, .fini = remove_dir) {
   cr_assert(m->has_functions && m->has_filenames);
   cr_assert_str_eq(s_of(p, s->label[0]->str), "Deep");
   gt__pprof__profile__free_unpacked(p, NULL);
+}
+
+/* Frames in the C library keep their function but get no file:line even
+ * when its debug information is installed (Debian's valgrind pulls in
+ * libc6-dbg, as on this project's machines): opening it cost 50 ms at
+ * every exit. A frame of the program still gets its line (above). */
+Test(profile, c_library_frames_are_named_without_lines) {
+  uintptr_t in_libc = (uintptr_t)(void *)strlen + 1; /* as a return address */
+  const gt_frame *f = gt__symbolize(in_libc, true);
+  cr_assert_not_null(f);
+  cr_assert_not_null(f->module);
+  cr_assert(strncmp(f->module, "libc.so.", 8) == 0, "module %s", f->module);
+  cr_expect_not_null(f->function);
+  cr_expect_null(f->file, "%s:%d", f->file, f->line);
+  cr_expect(f->line_known);
 }
 
 /* gt.profile_on_collect: each gt_collect writes one, live values 0 (they
