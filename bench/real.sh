@@ -14,6 +14,8 @@
 #   stacks    4-frame stacks on every allocation
 #   sampled   4-frame stacks, captured for 1 in 64 allocations
 #   return    the return address only (no unwinding)
+#   objects16 one allocation in 16 tracked (gt.alloc_sample_every), the
+#             others left to bdwgc and only counted
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 reps=7
@@ -33,13 +35,14 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG" -DGT_BUILD_TESTS=OFF >/dev/null
 cmake --build "$build" --target gt_tool gt_attach gt_attach_core >/dev/null
 
-modes=(plain default stacks sampled return)
+modes=(plain default stacks sampled return objects16)
 declare -A opts=(
   [plain]=""
   [default]=""
   [stacks]="-o gt.stack_depth=4 -o gt.stack_sample_every=1"
   [sampled]="-o gt.stack_depth=4 -o gt.stack_sample_every=64"
   [return]="-o gt.stack_depth=1"
+  [objects16]="-o gt.alloc_sample_every=16"
 )
 
 work=$(mktemp -d)

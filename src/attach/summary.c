@@ -13,6 +13,7 @@
 #include "attach/summary.h"
 #include "delivery/render.h"
 #include "intern.h"
+#include "stats.h"
 #include "worker/profile.h"
 #include "worker/symbols.h"
 
@@ -103,29 +104,42 @@ static void drop(row *rows, size_t k) {
 }
 
 static void table(FILE *f, const char *title, row *rows, size_t k,
-                  int (*order)(const void *, const void *)) {
+                  int (*order)(const void *, const void *), uint64_t every) {
   if (!k) return;
   qsort(rows, k, sizeof *rows, order);
-  fprintf(f, "%s\n", title);
+  if (every > 1)
+    fprintf(f, "%s, estimated (tracked x%llu):\n", title,
+            (unsigned long long)every);
+  else
+    fprintf(f, "%s:\n", title);
   for (size_t i = 0; i < k && i < TOP; i++) {
     char o[32], b[32];
-    fprintf(f, "  %12s %10s  %s\n", gt__fmt_count(rows[i].objects, o),
-            mb(rows[i].bytes, b), rows[i].text);
+    fprintf(f, "  %12s %10s  %s\n", gt__fmt_count(rows[i].objects * every, o),
+            mb(rows[i].bytes * every, b), rows[i].text);
   }
 }
 
-static void totals(FILE *f) {
+/* With gt.alloc_sample_every = N only one allocation in N is tracked:
+ * the totals say so, and the tables show estimates (tracked x N). */
+static void totals(FILE *f, uint64_t every) {
   gt_stats st;
   gt_get_stats(&st);
-  char a[32], c[32], fr[32], l[32], by[32], b[32];
+  char a[32], t[32], c[32], fr[32], l[32], by[32], b[32];
   uint64_t seen = st.collected + st.freed + st.live;
-  fprintf(f,
-          "gt run: %s (pid %d): %s objects allocated through bdwgc, %s "
-          "reclaimed (%s), %s freed, %s live at exit",
-          program_invocation_short_name, (int)getpid(),
-          gt__fmt_count(st.tracked, a), gt__fmt_count(st.collected, c),
-          mb(st.bytes, b), gt__fmt_count(st.freed, fr),
-          gt__fmt_count(st.live, l));
+  fprintf(f, "gt run: %s (pid %d): ", program_invocation_short_name,
+          (int)getpid());
+  if (every > 1)
+    fprintf(f,
+            "%s objects allocated through bdwgc, %s of them tracked (1 in "
+            "%llu, gt.alloc_sample_every): ",
+            gt__fmt_count(st.allocated, a), gt__fmt_count(st.tracked, t),
+            (unsigned long long)every);
+  else
+    fprintf(f, "%s objects allocated through bdwgc, ",
+            gt__fmt_count(st.tracked, a));
+  fprintf(f, "%s reclaimed (%s), %s freed, %s live at exit",
+          gt__fmt_count(st.collected, c), mb(st.bytes, b),
+          gt__fmt_count(st.freed, fr), gt__fmt_count(st.live, l));
   if (st.tracked)
     fprintf(f, "; %.1f%% accounted for",
             100.0 * (double)seen / (double)st.tracked);
@@ -167,15 +181,16 @@ void gt__attach_summary(void) {
   size_t cap = (size_t)gt__site_count() + 2;
   row *rows = malloc(cap * sizeof *rows);
   FILE *f = open_summary();
-  totals(f);
+  uint64_t every = gt__stats_scale_get();
+  totals(f, every);
   if (rows) {
     size_t k = gather(rows, false);
-    table(f, "reclaimed, by site (objects, bytes):", rows, k, by_objects);
+    table(f, "reclaimed, by site (objects, bytes)", rows, k, by_objects, every);
     if (k > TOP) /* the same list again only if bytes order it otherwise */
-      table(f, "reclaimed, by bytes:", rows, k, by_bytes);
+      table(f, "reclaimed, by bytes", rows, k, by_bytes, every);
     drop(rows, k);
     k = gather(rows, true);
-    table(f, "live at exit, by site:", rows, k, by_objects);
+    table(f, "live at exit, by site", rows, k, by_objects, every);
     drop(rows, k);
   }
   free(rows);

@@ -125,8 +125,11 @@ GT_HIDDEN void *gt__alloc_named(size_t size, const char *name, const char *file,
                                 int line, bool atomic, const void *ra);
 GT_HIDDEN void *gt__alloc_at_site(size_t size, uint32_t site, bool atomic);
 /* `gt run`: an object sited by the stack above ra (gt.stack_depth frames,
- * at least ra itself), named by the worker after its function. */
+ * at least ra itself), named by the worker after its function; tracked.
+ * gt__alloc_untracked decides first: true (and counted as allocated) when
+ * gt.alloc_sample_every leaves the allocation to bdwgc. */
 GT_HIDDEN void *gt__alloc_attached(size_t size, bool atomic, const void *ra);
+GT_HIDDEN bool gt__alloc_untracked(void);
 GT_HIDDEN void gt__alloc_count_bypassed(uint64_t n);
 GT_HIDDEN uint64_t gt__live_total(void); /* reclaim.c: at the last count */
 /* interpose.c: `gt run` exports the overridden names itself. */

@@ -459,7 +459,8 @@ typedef struct summary {
   char prog[64];
   int pid;
   unsigned long long tracked, reclaimed, freed, live, bypassed;
-  double reclaimed_mb, accounted; /* accounted: -1 if not printed */
+  unsigned long long allocated, every; /* every: gt.alloc_sample_every */
+  double reclaimed_mb, accounted;      /* accounted: -1 if not printed */
   row reclaimed_rows[ROWS], bytes_rows[ROWS], live_rows[ROWS];
   int n_reclaimed, n_bytes, n_live;
 } summary;
@@ -494,9 +495,20 @@ static bool parse_header(const char *line, summary *s) {
   snprintf(s->prog, sizeof s->prog, "%.*s", (int)(paren - p), p);
   s->pid = atoi(paren + 6);
   const char *q = strstr(paren, "): ");
-  if (!q || !(q = number(q + 3, &s->tracked))) return false;
+  if (!q || !(q = number(q + 3, &s->allocated))) return false;
   if (strncmp(q, " objects allocated through bdwgc, ", 34)) return false;
-  if (!(q = number(q + 34, &s->reclaimed))) return false;
+  q += 34;
+  s->every = 1;
+  const char *t = number(q, &s->tracked);
+  if (t && strncmp(t, " of them tracked (1 in ", 23) == 0) { /* sampled */
+    if (sscanf(t + 23, "%llu, gt.alloc_sample_every): ", &s->every) != 1 ||
+        !(q = strstr(t, "): ")))
+      return false;
+    q += 3;
+  } else {
+    s->tracked = s->allocated;
+  }
+  if (!(q = number(q, &s->reclaimed))) return false;
   if (sscanf(q, " reclaimed (%lf MB), ", &s->reclaimed_mb) != 1) return false;
   q = strstr(q, "MB), ");
   if (!q || !(q = number(q + 5, &s->freed))) return false;
@@ -512,6 +524,18 @@ static bool parse_header(const char *line, summary *s) {
     number(b, &s->bypassed);
   }
   return true;
+}
+
+/* A table's title line: "name:", or with gt.alloc_sample_every = N
+ * "name, estimated (tracked xN):". */
+static bool title(const char *line, const char *name,
+                  unsigned long long every) {
+  char want[128];
+  if (every > 1)
+    snprintf(want, sizeof want, "%s, estimated (tracked x%llu):", name, every);
+  else
+    snprintf(want, sizeof want, "%s:", name);
+  return strcmp(line, want) == 0;
 }
 
 /* Every summary in gt run's stderr, in order; returns how many. */
@@ -532,11 +556,12 @@ static int summaries(const char *err, summary *out, int max) {
                 line);
       n++;
       rows = NULL;
-    } else if (n && strcmp(line, "reclaimed, by site (objects, bytes):") == 0) {
+    } else if (n && title(line, "reclaimed, by site (objects, bytes)",
+                          out[n - 1].every)) {
       rows = out[n - 1].reclaimed_rows, count = &out[n - 1].n_reclaimed;
-    } else if (n && strcmp(line, "reclaimed, by bytes:") == 0) {
+    } else if (n && title(line, "reclaimed, by bytes", out[n - 1].every)) {
       rows = out[n - 1].bytes_rows, count = &out[n - 1].n_bytes;
-    } else if (n && strcmp(line, "live at exit, by site:") == 0) {
+    } else if (n && title(line, "live at exit, by site", out[n - 1].every)) {
       rows = out[n - 1].live_rows, count = &out[n - 1].n_live;
     } else if (rows && strncmp(line, "  ", 2) == 0) {
       cr_assert_lt(*count, ROWS, "more than %d rows in a table", ROWS);
@@ -1052,6 +1077,53 @@ Test(attach, counts_are_exact) {
                "aligned or inline ones",
                s.bypassed, bypassed);
   drop(&gt);
+}
+
+/* gt.alloc_sample_every = 4: one allocation in four becomes a gt object,
+ * the others stay bdwgc's own, and every one is still counted once. */
+Test(attach, sampled_allocations_are_all_counted) {
+  char opt[PATH_MAX + 16];
+  snprintf(opt, sizeof opt, "log.path=%s", path("sampled.jsonl"));
+  result gt = gt_run(ARGS("-o", opt, "-o", "gt.alloc_sample_every=4"),
+                     ARGS(GT_COUNTS_PATH), NULL);
+  expect_exit(&gt, 0, "counts");
+  unsigned long long made, freed, bypassed;
+  cr_assert_eq(sscanf(gt.out, "tracked %llu freed %llu bypassed %llu", &made,
+                      &freed, &bypassed),
+               3, "counts printed: %s", gt.out);
+  summary s = one_summary(&gt, "counts");
+  cr_assert_eq(s.every, 4, "the summary says one in 4 is tracked");
+  cr_expect_eq(s.allocated, made, "%llu counted, the program made %llu",
+               s.allocated, made);
+  /* one thread, one countdown: the first of every four */
+  cr_expect_eq(s.tracked, (made + 3) / 4, "%llu tracked of %llu", s.tracked,
+               made);
+  cr_expect_eq(s.bypassed, bypassed);
+  cr_expect_eq(s.accounted, 100.0, "every tracked one reclaimed or live");
+  sites_in_program(s.reclaimed_rows, s.n_reclaimed, "counts",
+                   "counts.c:", "reclaimed");
+  for (int i = 0; i < s.n_reclaimed; i++)
+    cr_expect_eq(s.reclaimed_rows[i].objects % 4, 0, "estimates: x4");
+  drop(&gt);
+}
+
+/* Mixed gt and bdwgc objects in one real program: w3m prints the same. */
+Test(attach, sampled_w3m_prints_the_same) {
+  NEED("w3m");
+  const char *page = GT_ATTACH_DATA_DIR "/page.html";
+  result plain = run(ARGS("w3m", "-dump", page), NULL);
+  expect_exit(&plain, 0, "w3m");
+  char opt[PATH_MAX + 16];
+  snprintf(opt, sizeof opt, "log.path=%s", path("sampled-w3m.jsonl"));
+  result gt = gt_run(ARGS("-o", opt, "-o", "gt.alloc_sample_every=16"),
+                     ARGS("w3m", "-dump", page), NULL);
+  same_run(&plain, &gt, "w3m -dump, 1 in 16 tracked");
+  summary s = one_summary(&gt, "w3m");
+  cr_expect_eq(s.every, 16);
+  cr_expect_gt(s.allocated, 8 * s.tracked, "%llu allocated, %llu tracked",
+               s.allocated, s.tracked);
+  cr_expect_gt(s.reclaimed, 0);
+  drop(&plain), drop(&gt);
 }
 
 /* ---- misuse and lifecycle ------------------------------------------------ */
