@@ -400,6 +400,7 @@ static int run_child(const mcase *c, char *err, size_t cap) {
     perror("pipe");
     exit(2);
   }
+  tt_make_spool(); /* here: a child ends with _exit, or aborts */
   fflush(NULL);
   pid_t pid = fork();
   if (pid < 0) {

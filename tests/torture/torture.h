@@ -164,18 +164,24 @@ TT_FN void tt_remove_spool(void) {
   if (tt_spool[0]) rmdir(tt_spool); /* empty unless a delivery failed */
 }
 
-/* Starts gt on the log backend writing to /dev/null, with a private spool
- * (mkdtemp: 0700, ours) and extra key/value pairs (NULL-terminated).
- * Returns gt_init's result; gt_last_error() says why on failure. */
-static inline int tt_gt_init(const char *const *kv) {
-  if (!tt_spool[0]) {
-    snprintf(tt_spool, sizeof tt_spool, "/tmp/gt-torture-XXXXXX");
-    if (!mkdtemp(tt_spool)) {
-      perror("mkdtemp");
-      exit(2);
-    }
-    atexit(tt_remove_spool);
+/* The private spool (mkdtemp: 0700, ours), made once and removed at the
+ * maker's exit; children forked after it share it (their _exit leaves it
+ * alone). */
+TT_FN void tt_make_spool(void) {
+  if (tt_spool[0]) return;
+  snprintf(tt_spool, sizeof tt_spool, "/tmp/gt-torture-XXXXXX");
+  if (!mkdtemp(tt_spool)) {
+    perror("mkdtemp");
+    exit(2);
   }
+  atexit(tt_remove_spool);
+}
+
+/* Starts gt on the log backend writing to /dev/null, with the private spool
+ * and extra key/value pairs (NULL-terminated). Returns gt_init's result;
+ * gt_last_error() says why on failure. */
+static inline int tt_gt_init(const char *const *kv) {
+  tt_make_spool();
   gt_options *o = gt_options_new();
   gt_options_set(o, "gt.backend", "log");
   gt_options_set(o, "log.path", "/dev/null");
