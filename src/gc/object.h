@@ -91,22 +91,28 @@ GT_HIDDEN int gt__gc_setup(void);
  * Safe for any pointer (GC_base answers NULL outside the heap). */
 GT_HIDDEN size_t gt__gt_slot(const void *p);
 
-/* This thread's run of identical reports not pushed yet (reclaim.c):
- * the same site, size and flags (an unreleased object never joins a run of
- * released ones). */
+/* This thread's runs of identical reports not pushed yet (reclaim.c):
+ * each the same site, size and flags (an unreleased object never joins a
+ * run of released ones). A block holds one size but the objects of many
+ * sites, so a few runs, placed by site and size, stay open at once. */
 typedef struct gt_run {
   uint32_t site;
   uint16_t count;
   uint8_t flags; /* GT_EVF_UNRELEASED or 0 */
   uint64_t size;
 } gt_run;
-GT_HIDDEN extern
-    __attribute__((tls_model("initial-exec"))) _Thread_local gt_run gt__pending;
+#define GT_RUNS 4
+typedef struct gt_runs {
+  uint32_t open; /* bit i: run[i] has a count */
+  gt_run run[GT_RUNS];
+} gt_runs;
+GT_HIDDEN extern __attribute__((
+    tls_model("initial-exec"))) _Thread_local gt_runs gt__pending;
 GT_HIDDEN void gt__push_pending(void);
-/* Pushes this thread's pending run, if any: after every allocation call
+/* Pushes this thread's open runs, if any: after every allocation call
  * (it may have swept) and at every collection event. */
 static inline void gt__flush_pending(void) {
-  if (gt__pending.count) gt__push_pending();
+  if (gt__pending.open) gt__push_pending();
 }
 
 /* The producer side of the ring (emit.c): safe in the collector's context,

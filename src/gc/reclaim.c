@@ -23,17 +23,28 @@ void gt__reclaim_setup(void) {
 
 /* The sweeper reclaims runs of objects of one site and size (a block
  * holds one size, and programs allocate in runs), so the disclaim path
- * extends a run per thread instead of pushing each object. The run is
- * pushed when the next object differs, and by every thread that can have
- * swept: after each of our allocation calls (lazy sweeps of our kinds
- * happen only there) and at each collection event (sweeps in collections
- * happen in the collecting thread). */
-__attribute__((tls_model("initial-exec"))) _Thread_local gt_run gt__pending;
+ * extends a run per thread instead of pushing each object; a few runs stay
+ * open at once (object.h). A run is pushed when another report takes its
+ * place, and by every thread that can have swept: after each of our
+ * allocation calls (lazy sweeps of our kinds happen only there) and at
+ * each collection event (sweeps in collections happen in the collecting
+ * thread). */
+__attribute__((tls_model("initial-exec"))) _Thread_local gt_runs gt__pending;
+
+static inline gt_run *run_for(uint32_t site, uint64_t size) {
+  return &gt__pending.run[(site ^ size >> 4) & (GT_RUNS - 1)];
+}
+
+static void push_run(gt_run *r) {
+  gt__emit_run(r->site, r->size, r->count, r->flags);
+  r->count = 0;
+  gt__pending.open &= ~(1u << (r - gt__pending.run));
+}
 
 void gt__push_pending(void) {
-  gt__emit_run(gt__pending.site, gt__pending.size, gt__pending.count,
-               gt__pending.flags);
-  gt__pending.count = 0;
+  for (int i = 0; i < GT_RUNS; i++)
+    if (gt__pending.run[i].count) push_run(&gt__pending.run[i]);
+  gt__pending.open = 0;
 }
 
 /* A header the program overwrote (it wrote past GC_size) is not trusted:
@@ -58,23 +69,25 @@ static __attribute__((noinline)) void report_slow(uint64_t *hp, uint64_t h,
     gt__emit(site, GT_EV_COLLECTED, size, hp - 1, flags);
     return;
   }
-  gt__flush_pending();
-  gt__pending =
-      (gt_run){.site = site, .count = 1, .flags = flags, .size = size};
+  gt_run *r = run_for(site, size);
+  if (r->count) push_run(r);
+  *r = (gt_run){.site = site, .count = 1, .flags = flags, .size = size};
+  gt__pending.open |= 1u << (r - gt__pending.run);
 }
 
-/* Inline into the sweeper's callback: most reports extend the run of the
- * one before, which was checked when the run began. The object is dead, so
+/* Inline into the sweeper's callback: most reports extend an open run,
+ * checked when the run began. The object is dead, so
  * no mutator writes its header any more: a plain store clears LIVE. */
 static inline void report(void *base, size_t slot) {
   uint64_t *hp = gt__header(base, slot), h = gt__header_load(hp);
   if (!(h & H_LIVE)) return;
   *hp = h & ~H_LIVE; /* exactly once, whoever sees it first */
-  if ((h & (H_GT | H_AGE)) == H_GT && gt__pending.count &&
-      gt__pending.site == gt__site_of(h) &&
-      gt__pending.size == (h & H_SIZE_MASK) &&
-      gt__pending.flags == gt__flags_of(h) && gt__pending.count < UINT16_MAX) {
-    gt__pending.count++;
+  uint32_t site = gt__site_of(h);
+  uint64_t size = h & H_SIZE_MASK;
+  gt_run *r = run_for(site, size);
+  if ((h & (H_GT | H_AGE)) == H_GT && r->count && r->site == site &&
+      r->size == size && r->flags == gt__flags_of(h) && r->count < UINT16_MAX) {
+    r->count++;
     return;
   }
   report_slow(hp, h, slot);
