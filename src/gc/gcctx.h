@@ -36,6 +36,9 @@ GT_HIDDEN bool gt__emit_pop(gt_event *ev);   /* the worker only */
 GT_HIDDEN bool gt__emit_take_overflow(void); /* overflow since last call? */
 GT_HIDDEN void gt__emit_note_overflow(void); /* look at the counters again */
 GT_HIDDEN void gt__emit_fork_child(void);
+/* The world is stopped for a collection: the worker (not a collector
+ * thread, so still running) leaves the cores to bdwgc's markers. */
+GT_HIDDEN bool gt__world_stopped(void);
 
 /* `gt run`: the table libgt-attach.so forwards bdwgc's calls to (attach.c);
  * start runs gt_init at the program's first allocation. */

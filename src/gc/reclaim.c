@@ -154,8 +154,17 @@ static void GC_CALLBACK visit(void *obj, size_t bytes, void *cd) {
       report(p, bytes);
 }
 
+static _Atomic bool world_stopped;
+
+bool gt__world_stopped(void) {
+  return atomic_load_explicit(&world_stopped, memory_order_relaxed);
+}
+
 /* Collection events, lock held (interpose.c chains the program's own). */
 void gt__on_collection_event(int e) {
+  if (e == GC_EVENT_POST_STOP_WORLD || e == GC_EVENT_PRE_START_WORLD)
+    atomic_store_explicit(&world_stopped, e == GC_EVENT_POST_STOP_WORLD,
+                          memory_order_relaxed);
   gt__flush_pending(); /* this thread may have swept */
   if (e != GC_EVENT_RECLAIM_END) return;
   uint64_t want = atomic_load(&walk_req);
