@@ -4,7 +4,8 @@
 # 3 MB: sections, tables, lists, links, entities) is timed in each mode,
 # the modes interleaved and their order rotated every round; each mode's
 # output must be byte-identical to the plain run's. Prints the median wall
-# time per mode and its ratio to plain, and writes bench/out/real.json.
+# time per mode and its ratio to plain (the median of the rounds' own
+# ratios), and writes bench/out/real.json.
 #
 #   bench/real.sh                  # 7 rounds, 3 MB page
 #   bench/real.sh --reps 3 --mb 1  # quicker
@@ -96,12 +97,20 @@ median() { tr ' ' '\n' | grep . | sort -g | awk '{ a[NR] = $1 } END {
   print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 plain=$(echo "${times[plain]}" | median)
 mkdir -p "$root/bench/out"
-printf '%-8s %10s %8s   (w3m -dump of a %s MB page, median of %s, interleaved)\n' \
+printf '%-9s %10s %8s   (w3m -dump of a %s MB page, median of %s rounds, interleaved; ratio: median of the rounds'"'"' ratios)\n' \
   mode wall_s ratio "$mb" "$reps"
+# The ratio is the median of the rounds' own ratios (mode / plain in the
+# same round): on a shared machine whose speed drifts during the run, that
+# is what survives.
+paired() { # mode -> median of its per-round ratios to plain
+  paste -d' ' <(echo "${times[$1]}" | xargs -n1) \
+    <(echo "${times[plain]}" | xargs -n1) |
+    awk '{ printf "%.4f\n", $1 / $2 }' | median
+}
 for m in "${modes[@]}"; do
   med=$(echo "${times[$m]}" | median)
-  ratio=$(awk -v a="$med" -v b="$plain" 'BEGIN { printf "%.2f", a / b }')
-  printf '%-8s %10s %7sx   %s\n' "$m" "$med" "$ratio" "${opts[$m]}"
+  ratio=$(awk -v r="$(paired "$m")" 'BEGIN { printf "%.2f", r }')
+  printf '%-9s %10s %7sx   %s\n' "$m" "$med" "$ratio" "${opts[$m]}"
   jq -n --arg m "$m" --arg o "${opts[$m]}" --argjson med "$med" \
     --argjson ratio "$ratio" \
     --argjson t "[$(echo "${times[$m]}" | xargs | tr ' ' ',')]" \
