@@ -1054,16 +1054,31 @@ Test(attach, threaded_parallel) {
  * (GC_posix_memalign -> GC_memalign -> GC_malloc -> a free-list refill by
  * GC_generic_malloc_many): those inner calls must not be counted again
  * nor become gt objects. */
-Test(attach, counts_are_exact) {
+typedef struct made {
+  unsigned long long tracked, freed, bypassed; /* as counts.c prints them */
+} made;
+
+/* counts.c under gt run, its log in `log`, with one more -o option if
+ * `option`; what the program says it made, and the summary. */
+static summary run_counts(const char *log, const char *option, made *m) {
   char opt[PATH_MAX + 16];
-  snprintf(opt, sizeof opt, "log.path=%s", path("counts.jsonl"));
-  result gt = gt_run(ARGS("-o", opt), ARGS(GT_COUNTS_PATH), NULL);
+  snprintf(opt, sizeof opt, "log.path=%s", path(log));
+  result gt = gt_run(option ? ARGS("-o", opt, "-o", option) : ARGS("-o", opt),
+                     ARGS(GT_COUNTS_PATH), NULL);
   expect_exit(&gt, 0, "counts");
-  unsigned long long tracked, freed, bypassed;
-  cr_assert_eq(sscanf(gt.out, "tracked %llu freed %llu bypassed %llu", &tracked,
-                      &freed, &bypassed),
+  cr_assert_eq(sscanf(gt.out, "tracked %llu freed %llu bypassed %llu",
+                      &m->tracked, &m->freed, &m->bypassed),
                3, "counts printed: %s", gt.out);
   summary s = one_summary(&gt, "counts");
+  drop(&gt);
+  return s;
+}
+
+Test(attach, counts_are_exact) {
+  made m;
+  summary s = run_counts("counts.jsonl", NULL, &m);
+  unsigned long long tracked = m.tracked, freed = m.freed,
+                     bypassed = m.bypassed; /* what the program made */
   sites_in_program(s.reclaimed_rows, s.n_reclaimed, "counts",
                    "counts.c:", "reclaimed");
   sites_in_program(s.live_rows, s.n_live, "counts", "counts.c:", "live");
@@ -1076,35 +1091,25 @@ Test(attach, counts_are_exact) {
                "%llu not tracked, the program made %llu uncollectable, "
                "aligned or inline ones",
                s.bypassed, bypassed);
-  drop(&gt);
 }
 
 /* gt.alloc_sample_every = 4: one allocation in four becomes a gt object,
  * the others stay bdwgc's own, and every one is still counted once. */
 Test(attach, sampled_allocations_are_all_counted) {
-  char opt[PATH_MAX + 16];
-  snprintf(opt, sizeof opt, "log.path=%s", path("sampled.jsonl"));
-  result gt = gt_run(ARGS("-o", opt, "-o", "gt.alloc_sample_every=4"),
-                     ARGS(GT_COUNTS_PATH), NULL);
-  expect_exit(&gt, 0, "counts");
-  unsigned long long made, freed, bypassed;
-  cr_assert_eq(sscanf(gt.out, "tracked %llu freed %llu bypassed %llu", &made,
-                      &freed, &bypassed),
-               3, "counts printed: %s", gt.out);
-  summary s = one_summary(&gt, "counts");
+  made m;
+  summary s = run_counts("sampled.jsonl", "gt.alloc_sample_every=4", &m);
   cr_assert_eq(s.every, 4, "the summary says one in 4 is tracked");
-  cr_expect_eq(s.allocated, made, "%llu counted, the program made %llu",
-               s.allocated, made);
+  cr_expect_eq(s.allocated, m.tracked, "%llu counted, the program made %llu",
+               s.allocated, m.tracked);
   /* one thread, one countdown: the first of every four */
-  cr_expect_eq(s.tracked, (made + 3) / 4, "%llu tracked of %llu", s.tracked,
-               made);
-  cr_expect_eq(s.bypassed, bypassed);
+  cr_expect_eq(s.tracked, (m.tracked + 3) / 4, "%llu tracked of %llu",
+               s.tracked, m.tracked);
+  cr_expect_eq(s.bypassed, m.bypassed);
   cr_expect_eq(s.accounted, 100.0, "every tracked one reclaimed or live");
   sites_in_program(s.reclaimed_rows, s.n_reclaimed, "counts",
                    "counts.c:", "reclaimed");
   for (int i = 0; i < s.n_reclaimed; i++)
     cr_expect_eq(s.reclaimed_rows[i].objects % 4, 0, "estimates: x4");
-  drop(&gt);
 }
 
 /* Mixed gt and bdwgc objects in one real program: w3m prints the same. */
