@@ -23,8 +23,10 @@ typedef struct gt_site {
   /* the same for objects reclaimed while expecting release: kept apart, so
    * the worker never sees one half of a leak's counts without the other */
   _Atomic uint64_t overflow_unreleased, overflow_unreleased_bytes;
-  /* totals, written only by the worker, read by gt_get_name_stats */
-  _Atomic uint64_t collected, freed, bytes;
+  /* totals, written only by the worker, read by gt_get_name_stats and
+   * the profile; unreleased: of the collected, those reclaimed while
+   * expecting release (gt_expect_release) */
+  _Atomic uint64_t collected, freed, bytes, unreleased, unreleased_bytes;
   /* still reachable at the last count (gt_shutdown), written by its walk */
   _Atomic uint64_t live, live_bytes;
 } gt_site;

@@ -32,6 +32,8 @@ void gt__stats_fork_child(void) {
     atomic_store(&s->collected, 0);
     atomic_store(&s->freed, 0);
     atomic_store(&s->bytes, 0);
+    atomic_store(&s->unreleased, 0);
+    atomic_store(&s->unreleased_bytes, 0);
   }
 }
 

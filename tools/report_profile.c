@@ -49,7 +49,7 @@ static unsigned char *slurp_gz(const char *path, size_t *len, FILE *warn) {
 
 typedef struct pprof_view {
   const Gt__Pprof__Profile *p;
-  int reclaimed, space, freed, live, live_space; /* value indexes, or -1 */
+  int reclaimed, space, freed, live, live_space, unreleased; /* or -1 */
 } pprof_view;
 
 static const char *str(const pprof_view *v, int64_t i) {
@@ -123,12 +123,14 @@ static char *site_text(const pprof_view *v, const Gt__Pprof__Sample *s,
 }
 
 static json_t *group(const pprof_view *v, const Gt__Pprof__Sample *s,
-                     bool stack, int64_t count, int64_t bytes, int64_t freed) {
+                     bool stack, int64_t count, int64_t bytes, int64_t freed,
+                     int64_t unreleased) {
   const char *name = name_label(v, s);
   char *site = site_text(v, s, stack);
-  json_t *g = json_pack("{s:s?,s:s?,s:I,s:I,s:I}", "name", name, "site",
+  json_t *g = json_pack("{s:s?,s:s?,s:I,s:I,s:I,s:I}", "name", name, "site",
                         site && *site ? site : NULL, "count", (json_int_t)count,
-                        "bytes", (json_int_t)bytes, "freed", (json_int_t)freed);
+                        "bytes", (json_int_t)bytes, "freed", (json_int_t)freed,
+                        "unreleased", (json_int_t)unreleased);
   free(site);
   return g;
 }
@@ -142,17 +144,17 @@ static json_int_t clamp(uint64_t v) {
 static void as_lines(const pprof_view *v, bool stack, json_t *batch,
                      json_t *exit_line) {
   json_t *groups = json_array(), *live = json_array();
-  uint64_t collected = 0, bytes = 0, freed = 0, lc = 0, lb = 0;
+  uint64_t collected = 0, bytes = 0, freed = 0, lc = 0, lb = 0, un = 0;
   for (size_t i = 0; i < v->p->n_sample; i++) {
     const Gt__Pprof__Sample *s = v->p->sample[i];
     int64_t c = value(s, v->reclaimed), b = value(s, v->space),
             f = value(s, v->freed), l = value(s, v->live),
-            ls = value(s, v->live_space);
-    if (c || f) json_array_append_new(groups, group(v, s, stack, c, b, f));
-    if (l) json_array_append_new(live, group(v, s, stack, l, ls, 0));
+            ls = value(s, v->live_space), u = value(s, v->unreleased);
+    if (c || f) json_array_append_new(groups, group(v, s, stack, c, b, f, u));
+    if (l) json_array_append_new(live, group(v, s, stack, l, ls, 0, 0));
     collected = sat(collected, (uint64_t)c), bytes = sat(bytes, (uint64_t)b);
     freed = sat(freed, (uint64_t)f), lc = sat(lc, (uint64_t)l);
-    lb = sat(lb, (uint64_t)ls);
+    lb = sat(lb, (uint64_t)ls), un = sat(un, (uint64_t)u);
   }
   int64_t t0 = v->p->time_nanos > 0 ? v->p->time_nanos / 1000000 : 0;
   int64_t d = v->p->duration_nanos > 0 ? v->p->duration_nanos / 1000000 : 0;
@@ -160,6 +162,7 @@ static void as_lines(const pprof_view *v, bool stack, json_t *batch,
   json_object_set_new(batch, "collected", json_integer(clamp(collected)));
   json_object_set_new(batch, "bytes", json_integer(clamp(bytes)));
   json_object_set_new(batch, "freed", json_integer(clamp(freed)));
+  json_object_set_new(batch, "unreleased", json_integer(clamp(un)));
   json_object_set_new(batch, "first_ms", json_integer(t0));
   json_object_set_new(batch, "last_ms", json_integer(t0 ? t0 + d : 0));
   json_object_set_new(batch, "groups", groups);
@@ -185,6 +188,7 @@ bool gt_report_read_profile(gt_report_state *r, const char *path, FILE *warn) {
   v.freed = value_index(&v, "freed_objects");
   v.live = value_index(&v, "live_objects");
   v.live_space = value_index(&v, "live_space");
+  v.unreleased = value_index(&v, "unreleased_objects"); /* since 2026-11-30 */
   bool ok = v.reclaimed >= 0;
   if (!ok)
     fprintf(warn,

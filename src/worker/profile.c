@@ -28,7 +28,9 @@
   X(RECLAIMED_BYTES, "reclaimed_space", "bytes")                               \
   X(FREED, "freed_objects", "count")                                           \
   X(LIVE, "live_objects", "count")                                             \
-  X(LIVE_BYTES, "live_space", "bytes")
+  X(LIVE_BYTES, "live_space", "bytes")                                         \
+  X(UNRELEASED, "unreleased_objects", "count")                                 \
+  X(UNRELEASED_BYTES, "unreleased_space", "bytes")
 enum {
 #define ENUM(e, type, unit) V_##e,
   VALUES(ENUM)
@@ -272,6 +274,8 @@ static bool site_values(const gt_site *s, bool final, int64_t *v) {
   v[V_FREED] = LOAD(freed);
   v[V_LIVE] = final ? LOAD(live) : 0;
   v[V_LIVE_BYTES] = final ? LOAD(live_bytes) : 0;
+  v[V_UNRELEASED] = LOAD(unreleased);
+  v[V_UNRELEASED_BYTES] = LOAD(unreleased_bytes);
 #undef LOAD
   for (int i = 0; i < NVALUES; i++)
     if (v[i]) return true;

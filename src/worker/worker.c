@@ -62,13 +62,17 @@ static void add(_Atomic uint64_t *c, uint64_t n) {
                         memory_order_relaxed);
 }
 
-static void count_site(uint32_t site, int kind, uint64_t n, uint64_t bytes) {
-  gt_site *s = gt__site(site);
-  if (kind == GT_EV_FREED) {
+static void count_site(const gt_event *ev, uint64_t n, uint64_t bytes) {
+  gt_site *s = gt__site(ev->site);
+  if (ev->kind == GT_EV_FREED) {
     add(&s->freed, n);
-  } else {
-    add(&s->collected, n);
-    add(&s->bytes, bytes);
+    return;
+  }
+  add(&s->collected, n);
+  add(&s->bytes, bytes);
+  if (ev->flags & GT_EVF_UNRELEASED) {
+    add(&s->unreleased, n);
+    add(&s->unreleased_bytes, bytes);
   }
 }
 
@@ -99,7 +103,7 @@ static void count_only(const gt_event *ev, uint64_t n, uint64_t bytes) {
     gt__count(GT_C_collected, n);
     gt__count(GT_C_bytes, bytes);
   }
-  count_site(ev->site, ev->kind, n, bytes);
+  count_site(ev, n, bytes);
 }
 
 /* Counts n objects described by ev; `bytes` is their total size. */
@@ -130,7 +134,7 @@ static void process_run(const gt_event *ev, uint64_t n, uint64_t bytes,
     /* a run of counted objects may hold several sampled ones */
     W.batch.sampled += k > 1 ? k - 1 : 0;
   }
-  count_site(ev->site, ev->kind, n, bytes);
+  count_site(ev, n, bytes);
   if (W.batch.sampled >= W.cfg->batch_max) close_batch();
 }
 

@@ -74,6 +74,7 @@ workload() { # name, extra environment...; the profile in $p
   expect_total "$p" reclaimed_space "$(stat_of "$line" bytes)"
   expect_total "$p" freed_objects "$(stat_of "$line" freed)"
   expect_total "$p" live_objects "$(stat_of "$line" live)"
+  expect_total "$p" unreleased_objects "$(stat_of "$line" unreleased)"
 }
 
 case $mode in
@@ -82,6 +83,7 @@ workload)
   expect_top "$p" ' 5000 .* Dropped$'
   expect_top "$p" ' 300 .* Kept$' -sample_index=live_objects
   expect_top "$p" ' 70 .* Freed$' -sample_index=freed_objects
+  expect_top "$p" ' 40 .* Leaked$' -sample_index=unreleased_objects
   # one allocation in 10 tracked: the values are the tracked objects,
   # as gt's statistics count them
   workload sampled GT_ALLOC_SAMPLE_EVERY=10
@@ -93,7 +95,7 @@ workload)
   expect_top "$p" ' workload_leaf$' -sample_index=live_objects
   pprof "$tmp/tags" -tags "$p" # the object names, as labels
   grep -q 'Dropped' "$tmp/tags" || fail "no name label: $(cat "$tmp/tags")"
-  echo "pprof check (workload): Dropped, Kept, Freed, workload_leaf and" \
+  echo "pprof check (workload): Dropped, Kept, Freed, Leaked, workload_leaf and" \
     "workload_middle shown"
   ;;
 w3m)

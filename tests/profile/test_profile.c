@@ -29,7 +29,16 @@
 #endif
 
 typedef Gt__Pprof__Profile profile;
-enum { RECLAIMED, RECLAIMED_BYTES, FREED, LIVE, LIVE_BYTES, NVALUES };
+enum {
+  RECLAIMED,
+  RECLAIMED_BYTES,
+  FREED,
+  LIVE,
+  LIVE_BYTES,
+  UNRELEASED,
+  UNRELEASED_BYTES,
+  NVALUES
+};
 
 static char dir[64], path[128];
 static int drop_line, keep_line, free_line;
@@ -137,11 +146,11 @@ static void check_tables(const profile *p) {
     for (size_t j = 1; j < i; j++)
       cr_assert_str_neq(p->string_table[i], p->string_table[j]);
   }
-  static const char *types[NVALUES][2] = {{"reclaimed_objects", "count"},
-                                          {"reclaimed_space", "bytes"},
-                                          {"freed_objects", "count"},
-                                          {"live_objects", "count"},
-                                          {"live_space", "bytes"}};
+  static const char *types[NVALUES][2] = {
+      {"reclaimed_objects", "count"}, {"reclaimed_space", "bytes"},
+      {"freed_objects", "count"},     {"live_objects", "count"},
+      {"live_space", "bytes"},        {"unreleased_objects", "count"},
+      {"unreleased_space", "bytes"}};
   cr_assert_eq(p->n_sample_type, NVALUES);
   for (int i = 0; i < NVALUES; i++) {
     cr_assert_str_eq(s_of(p, p->sample_type[i]->type), types[i][0]);
@@ -193,6 +202,7 @@ static void check_totals(const profile *p) {
   for (uint32_t id = 1; id <= gt__site_count(); id++)
     live_bytes += (int64_t)atomic_load(&gt__site(id)->live_bytes);
   cr_assert_eq(total(p, LIVE_BYTES), live_bytes);
+  cr_assert_eq(total(p, UNRELEASED), (int64_t)st.unreleased);
 }
 
 /* The sample whose leaf function is named `fn`. */
@@ -444,6 +454,41 @@ Test(profile, sampled_values_are_the_tracked_ones, .fini = remove_dir) {
   cr_assert_eq(total(p, RECLAIMED_BYTES) * 10, (int64_t)st.estimated_bytes);
   cr_assert_eq(p->period, 10);
   cr_assert_str_eq(s_of(p, p->period_type->type), "tracked_allocations");
+  gt__pprof__profile__free_unpacked(p, NULL);
+}
+
+static __attribute__((noinline)) void leak(int n, bool release) {
+  for (int i = 0; i < n; i++) {
+    void *p = GT_MALLOC(40, release ? "Released" : "Leaked");
+    cr_assert_eq(gt_expect_release(p), 0, "%s", gt_last_error());
+    if (release) cr_assert_eq(gt_release(p), 0, "%s", gt_last_error());
+  }
+}
+
+/* Leak mode: the objects reclaimed while still expecting release are a
+ * sample type of their own, under their site, with their bytes. */
+Test(profile, unreleased_objects_have_their_values, .fini = remove_dir) {
+  start(NULL);
+  leak(120, false);
+  leak(80, true);
+  gt_collect();
+  cr_assert_eq(gt_shutdown(5000), 0, "%s", gt_last_error());
+  profile *p = read_profile(path);
+  check_tables(p);
+  check_totals(p);
+  cr_assert_eq(total(p, UNRELEASED), 120);
+  cr_assert_eq(total(p, UNRELEASED_BYTES), 120 * 40);
+  for (size_t i = 0; i < p->n_sample; i++) {
+    const Gt__Pprof__Sample *sm = p->sample[i];
+    const char *name = sm->n_label ? s_of(p, sm->label[0]->str) : "";
+    if (strcmp(name, "Released") == 0) {
+      cr_expect_eq(sm->value[UNRELEASED], 0);
+      cr_expect_eq(sm->value[RECLAIMED], 80);
+    } else if (strcmp(name, "Leaked") == 0) {
+      cr_expect_eq(sm->value[UNRELEASED], 120);
+      cr_expect_eq(sm->value[RECLAIMED], 120);
+    }
+  }
   gt__pprof__profile__free_unpacked(p, NULL);
 }
 

@@ -4,6 +4,8 @@
  * the logs of the demo and of w3m under gt run. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <gc.h>
+#include <gt/gt.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -457,6 +459,48 @@ static void run_demo(char *log, char *profile) {
   result d = run_env(demo, env);
   cr_assert_eq(d.status, 0, "%s", d.err);
   drop(&d);
+}
+
+static __attribute__((noinline)) void make_leaks(int n, const char *name,
+                                                 bool release) {
+  for (int i = 0; i < n; i++) {
+    void *p = GT_MALLOC(24, name);
+    cr_assert_eq(gt_expect_release(p), 0, "%s", gt_last_error());
+    if (release) cr_assert_eq(gt_release(p), 0, "%s", gt_last_error());
+  }
+}
+
+/* A death profile of leak mode (this process's own) keeps the unreleased
+ * objects apart: the column, and the header's count. */
+Test(report, a_leak_profile_has_the_unreleased_column) {
+  char profile[200], opt[240];
+  sprintf(profile, "%s/leak.pb.gz", dir);
+  snprintf(opt, sizeof opt, "%s", profile);
+  GC_INIT();
+  gt_options *o = gt_options_new();
+  const char *kv[] = {"gt.backend",   "log",        "log.path",
+                      "/dev/null",    "gt.profile", opt,
+                      "gt.spool_dir", dir,          NULL};
+  for (const char *const *k = kv; *k; k += 2)
+    cr_assert_eq(gt_options_set(o, k[0], k[1]), 0, "%s", gt_last_error());
+  cr_assert_eq(gt_init(o), 0, "%s", gt_last_error());
+  gt_options_free(o);
+  make_leaks(30, "Leaked", false);
+  make_leaks(20, "Released", true);
+  gt_collect();
+  cr_assert_eq(gt_shutdown(5000), 0, "%s", gt_last_error());
+  result r = report("--by", "name", profile, NULL);
+  cr_expect_eq(r.status, 0);
+  cr_expect(strstr(r.out, "gt report: 50 objects reclaimed (1.2 KB), 0 freed, "
+                          "30 reclaimed without release"),
+            "%s", r.out);
+  const char *table = strchr(r.out, '\n');
+  cr_expect_str_eq(
+      table ? table + 1 : "",
+      "objects  share  bytes  share  unreleased  live at exit  name\n"
+      "     30  60.0%  720 B  60.0%          30             0  Leaked\n"
+      "     20  40.0%  480 B  40.0%           0             0  Released\n");
+  drop(&r);
 }
 
 /* The same counts from the log and from the profile: the same tables. */
