@@ -22,17 +22,18 @@
 #include "worker/profile.h"
 #include "worker/symbols.h"
 
-/* The values of a Sample, in this order (docs/profiles.md). */
+/* The values of a Sample, in this order (docs/profiles.md): type, unit,
+ * the site's counter, and whether it is counted only at exit. */
 #define VALUES(X)                                                              \
-  X(RECLAIMED, "reclaimed_objects", "count")                                   \
-  X(RECLAIMED_BYTES, "reclaimed_space", "bytes")                               \
-  X(FREED, "freed_objects", "count")                                           \
-  X(LIVE, "live_objects", "count")                                             \
-  X(LIVE_BYTES, "live_space", "bytes")                                         \
-  X(UNRELEASED, "unreleased_objects", "count")                                 \
-  X(UNRELEASED_BYTES, "unreleased_space", "bytes")
+  X(RECLAIMED, "reclaimed_objects", "count", collected, false)                 \
+  X(RECLAIMED_BYTES, "reclaimed_space", "bytes", bytes, false)                 \
+  X(FREED, "freed_objects", "count", freed, false)                             \
+  X(LIVE, "live_objects", "count", live, true)                                 \
+  X(LIVE_BYTES, "live_space", "bytes", live_bytes, true)                       \
+  X(UNRELEASED, "unreleased_objects", "count", unreleased, false)              \
+  X(UNRELEASED_BYTES, "unreleased_space", "bytes", unreleased_bytes, false)
 enum {
-#define ENUM(e, type, unit) V_##e,
+#define ENUM(e, type, unit, field, at_exit) V_##e,
   VALUES(ENUM)
 #undef ENUM
       NVALUES
@@ -267,15 +268,12 @@ static uint64_t site_location(builder *b, const gt_site *s) {
 
 /* The site's values: 0 for live ones that were not counted. */
 static bool site_values(const gt_site *s, bool final, int64_t *v) {
-#define LOAD(field)                                                            \
-  (int64_t) atomic_load_explicit(&s->field, memory_order_relaxed)
-  v[V_RECLAIMED] = LOAD(collected);
-  v[V_RECLAIMED_BYTES] = LOAD(bytes);
-  v[V_FREED] = LOAD(freed);
-  v[V_LIVE] = final ? LOAD(live) : 0;
-  v[V_LIVE_BYTES] = final ? LOAD(live_bytes) : 0;
-  v[V_UNRELEASED] = LOAD(unreleased);
-  v[V_UNRELEASED_BYTES] = LOAD(unreleased_bytes);
+#define LOAD(e, type, unit, field, at_exit)                                    \
+  v[V_##e] =                                                                   \
+      at_exit && !final                                                        \
+          ? 0                                                                  \
+          : (int64_t)atomic_load_explicit(&s->field, memory_order_relaxed);
+  VALUES(LOAD)
 #undef LOAD
   for (int i = 0; i < NVALUES; i++)
     if (v[i]) return true;
@@ -436,7 +434,7 @@ typedef struct head {
 static void fill_head(builder *b, Gt__Pprof__Profile *p, head *h,
                       int64_t start_ns, uint64_t period, bool final) {
   static const char *const names[NVALUES][2] = {
-#define NAME(e, type, unit) {type, unit},
+#define NAME(e, type, unit, field, at_exit) {type, unit},
       VALUES(NAME)
 #undef NAME
   };
