@@ -115,6 +115,10 @@ json_t *gt__exit_json(const gt_stats *st, bool live_counted,
   json_object_set_new(e, #field, json_integer((json_int_t)st->field));
   GT_STATS(STAT_JSON)
 #undef STAT_JSON
+  /* the live groups below are estimates (x scale), as batches are; the
+   * totals above are gt_get_stats' own */
+  json_object_set_new(e, "alloc_sample_every",
+                      json_integer((json_int_t)(scale ? scale : 1)));
   json_object_set_new(o, "exit", e);
   if (!live_counted) {
     json_object_del(e, "live"); /* not counted: unknown, not 0 */

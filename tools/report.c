@@ -228,7 +228,8 @@ static void batch_add(gt_report_state *r, json_t *j) {
 static bool exit_ok(json_t *j, char *why, size_t n) {
   json_t *e = json_object_get(j, "exit");
   if (!json_is_object(e) || !count_ok(e, "live", false) ||
-      !count_ok(e, "live_bytes", false) || !count_ok(e, "ms", false)) {
+      !count_ok(e, "live_bytes", false) || !count_ok(e, "ms", false) ||
+      !count_ok(e, "alloc_sample_every", false)) {
     snprintf(why, n, "\"exit\" is not an object of non-negative counts");
     return false;
   }
@@ -242,8 +243,13 @@ static void exit_add(gt_report_state *r, json_t *j) {
   if (ms > r->last_ms) r->last_ms = ms;
   if (!json_object_get(e, "live")) return; /* not counted at that exit */
   r->exits++;
-  r->live = sat(r->live, count_of(e, "live"));
-  r->live_bytes = sat(r->live_bytes, count_of(e, "live_bytes"));
+  /* The totals count tracked objects; with gt.alloc_sample_every the live
+   * groups (and every batch) are estimates: so are the totals shown. */
+  uint64_t every = count_of(e, "alloc_sample_every");
+  every = every ? every : 1;
+  if (every > 1) r->estimated = true;
+  r->live = sat(r->live, mul(count_of(e, "live"), every));
+  r->live_bytes = sat(r->live_bytes, mul(count_of(e, "live_bytes"), every));
   size_t i;
   json_t *g;
   json_array_foreach(json_object_get(j, "live"), i, g) group_add(r, g, true);

@@ -122,6 +122,19 @@ static char *site_text(const pprof_view *v, const Gt__Pprof__Sample *s,
   return buf;
 }
 
+/* A profile of gt.alloc_sample_every = N counts the tracked objects and
+ * says N in its period: scaled here, as a log's batches are. */
+static int64_t period_of(const pprof_view *v) {
+  const Gt__Pprof__ValueType *t = v->p->period_type;
+  bool tracked = t && strcmp(str(v, t->type), "tracked_allocations") == 0;
+  return tracked && v->p->period > 1 ? v->p->period : 1;
+}
+
+static int64_t scaled(const Gt__Pprof__Sample *s, int i, int64_t period) {
+  int64_t x = value(s, i);
+  return x > INT64_MAX / period ? INT64_MAX : x * period;
+}
+
 static json_t *group(const pprof_view *v, const Gt__Pprof__Sample *s,
                      bool stack, int64_t count, int64_t bytes, int64_t freed,
                      int64_t unreleased) {
@@ -145,11 +158,12 @@ static void as_lines(const pprof_view *v, bool stack, json_t *batch,
                      json_t *exit_line) {
   json_t *groups = json_array(), *live = json_array();
   uint64_t collected = 0, bytes = 0, freed = 0, lc = 0, lb = 0, un = 0;
+  int64_t n = period_of(v);
   for (size_t i = 0; i < v->p->n_sample; i++) {
     const Gt__Pprof__Sample *s = v->p->sample[i];
-    int64_t c = value(s, v->reclaimed), b = value(s, v->space),
-            f = value(s, v->freed), l = value(s, v->live),
-            ls = value(s, v->live_space), u = value(s, v->unreleased);
+    int64_t c = scaled(s, v->reclaimed, n), b = scaled(s, v->space, n),
+            f = scaled(s, v->freed, n), l = scaled(s, v->live, n),
+            ls = scaled(s, v->live_space, n), u = scaled(s, v->unreleased, n);
     if (c || f) json_array_append_new(groups, group(v, s, stack, c, b, f, u));
     if (l) json_array_append_new(live, group(v, s, stack, l, ls, 0, 0));
     collected = sat(collected, (uint64_t)c), bytes = sat(bytes, (uint64_t)b);
@@ -163,6 +177,7 @@ static void as_lines(const pprof_view *v, bool stack, json_t *batch,
   json_object_set_new(batch, "bytes", json_integer(clamp(bytes)));
   json_object_set_new(batch, "freed", json_integer(clamp(freed)));
   json_object_set_new(batch, "unreleased", json_integer(clamp(un)));
+  if (n > 1) json_object_set_new(batch, "estimated", json_true());
   json_object_set_new(batch, "first_ms", json_integer(t0));
   json_object_set_new(batch, "last_ms", json_integer(t0 ? t0 + d : 0));
   json_object_set_new(batch, "groups", groups);

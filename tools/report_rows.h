@@ -43,6 +43,11 @@ static inline uint64_t sat(uint64_t a, uint64_t b) {
   return a + b < a ? UINT64_MAX : a + b;
 }
 
+/* a * b, at most UINT64_MAX (counts from a file are not trusted) */
+static inline uint64_t mul(uint64_t a, uint64_t b) {
+  return b && a > UINT64_MAX / b ? UINT64_MAX : a * b;
+}
+
 /* Counts one line of a log, parsed (a batch or the exit line); false with
  * why filled when it is not one of gt's. */
 bool gt__report_take(gt_report_state *r, json_t *j, char *why, size_t n);

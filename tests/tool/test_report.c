@@ -503,6 +503,63 @@ Test(report, a_leak_profile_has_the_unreleased_column) {
   drop(&r);
 }
 
+static void *kept_objects[50]; /* a root */
+
+static __attribute__((noinline)) void make_sampled(void) {
+  for (int i = 0; i < 1000; i++) {
+    void *p = GT_MALLOC(24, "Dropped");
+    __asm__ volatile("" : : "r"(p) : "memory");
+  }
+  for (int i = 0; i < 50; i++)
+    kept_objects[i] = GT_MALLOC(24, "Kept");
+}
+
+/* gt.alloc_sample_every = 10: the log's batches and live groups and the
+ * profile's values count the tracked objects x 10; gt report shows the
+ * same estimates from both, totals included, and says they are. */
+Test(report, sampled_logs_and_profiles_give_the_same_estimates) {
+  char log[200], profile[200];
+  sprintf(log, "%s/sampled.jsonl", dir);
+  sprintf(profile, "%s/sampled.pb.gz", dir);
+  GC_INIT();
+  gt_options *o = gt_options_new();
+  const char *kv[] = {"gt.backend",
+                      "log",
+                      "log.format",
+                      "json",
+                      "log.path",
+                      log,
+                      "gt.profile",
+                      profile,
+                      "gt.spool_dir",
+                      dir,
+                      "gt.alloc_sample_every",
+                      "10",
+                      NULL};
+  for (const char *const *k = kv; *k; k += 2)
+    cr_assert_eq(gt_options_set(o, k[0], k[1]), 0, "%s", gt_last_error());
+  cr_assert_eq(gt_init(o), 0, "%s", gt_last_error());
+  gt_options_free(o);
+  make_sampled();
+  gt_collect();
+  cr_assert_eq(gt_shutdown(5000), 0, "%s", gt_last_error());
+  cr_assert_not_null(kept_objects[49]);
+  const char *totals = "gt report: 1,000 objects reclaimed (24.0 KB), 0 freed, "
+                       "50 live at exit (1.2 KB); ";
+  result a = report("--by", "name", log, NULL);
+  result b = report("--by", "name", profile, NULL);
+  cr_expect_eq(a.status, 0);
+  cr_expect_eq(b.status, 0);
+  cr_expect(strncmp(a.out, totals, strlen(totals)) == 0, "%s", a.out);
+  cr_expect(strncmp(b.out, totals, strlen(totals)) == 0, "%s", b.out);
+  const char *est = "; estimates (gt.alloc_sample_every)\n";
+  cr_expect(strstr(a.out, est), "%s", a.out);
+  cr_expect(strstr(b.out, est), "%s", b.out);
+  cr_expect_str_eq(strchr(b.out, '\n'), strchr(a.out, '\n'));
+  drop(&a);
+  drop(&b);
+}
+
 /* The same counts from the log and from the profile: the same tables. */
 Test(report, a_profile_gives_the_logs_table) {
   char log[200], profile[200];
