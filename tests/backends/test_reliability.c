@@ -130,6 +130,7 @@ static void rel_init(void) {
   test_tmpdir(spool_base, sizeof spool_base, "rel");
   snprintf(spool_dir, sizeof spool_dir, "%s/spool", spool_base);
   snprintf(errfile, sizeof errfile, "/tmp/gt-rel-stderr-%d", (int)getpid());
+  unlink(errfile); /* children append: not to what a crashed run left */
   out = mmap(NULL, sizeof *out, PROT_READ | PROT_WRITE,
              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   cr_assert(out != MAP_FAILED);
