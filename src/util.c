@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,12 +76,29 @@ void gt__cond_wait_ms(pthread_cond_t *c, pthread_mutex_t *m, int64_t ms) {
   pthread_cond_timedwait(c, m, &ts);
 }
 
+/* The collector's suspend and restart signals (gc/setup.c says which). */
+static _Atomic int keep_signals[2];
+
+void gt__thread_keep_signals(int suspend, int restart) {
+  atomic_store(&keep_signals[0], suspend);
+  atomic_store(&keep_signals[1], restart);
+}
+
 /* gt's threads take no signal meant for the program (its handlers may
  * assume one of its own threads) and are unknown to the collector: this
- * file does not include gc.h, so pthread_create is the real one. */
+ * file does not include gc.h, so pthread_create is the real one. The
+ * calling thread blocks the signals while it creates one, all but the
+ * collector's: it may be a thread the collector stops, and pthread_create
+ * can wait for a lock a stopped thread holds (an ASan run aborted with
+ * "Signals delivery fails constantly"). gt's threads are never sent
+ * those two, being unknown to the collector. */
 int gt__thread_start(pthread_t *t, void *(*fn)(void *), void *arg) {
   sigset_t all, old;
   sigfillset(&all);
+  for (int i = 0; i < 2; i++) {
+    int sig = atomic_load(&keep_signals[i]);
+    if (sig > 0) sigdelset(&all, sig);
+  }
   pthread_sigmask(SIG_SETMASK, &all, &old);
   int rc = pthread_create(t, NULL, fn, arg);
   pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -28,8 +28,10 @@ GT_HIDDEN int64_t gt__wall_ms(void); /* CLOCK_REALTIME */
 GT_HIDDEN void gt__cond_init(pthread_cond_t *c); /* waits on CLOCK_MONOTONIC */
 GT_HIDDEN void gt__cond_wait_ms(pthread_cond_t *c, pthread_mutex_t *m,
                                 int64_t ms);
-/* A gt thread: all signals blocked, unknown to the collector. */
+/* A gt thread: all signals blocked but the collector's two (named by
+ * gt__thread_keep_signals), unknown to the collector. */
 GT_HIDDEN int gt__thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
+GT_HIDDEN void gt__thread_keep_signals(int suspend, int restart);
 
 /* Per-thread state bigger than a pointer lives in a block of `size`
  * zeroed bytes made on the thread's first use and freed when it ends, and

@@ -92,6 +92,7 @@ int gt__gc_prepare(void) {
    * there (docs/design.md, "Conservative retention"). */
   if (GC_get_heap_size() < GT_INITIAL_HEAP)
     GC_expand_hp(GT_INITIAL_HEAP - GC_get_heap_size());
+  gt__thread_keep_signals(GC_get_suspend_signal(), GC_get_thr_restart_signal());
   return 0;
 }
 
