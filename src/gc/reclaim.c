@@ -35,10 +35,11 @@ static inline gt_run *run_for(uint32_t site, uint64_t size) {
   return &gt__pending.run[(site ^ size >> 4) & (GT_RUNS - 1)];
 }
 
+/* Its slot is reopened, or all are closed, right after: `open` is left
+ * to the caller. */
 static void push_run(gt_run *r) {
   gt__emit_run(r->site, r->size, r->count, r->flags);
   r->count = 0;
-  gt__pending.open &= ~(1u << (r - gt__pending.run));
 }
 
 void gt__push_pending(void) {
