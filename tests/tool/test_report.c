@@ -470,21 +470,25 @@ static __attribute__((noinline)) void make_leaks(int n, const char *name,
   }
 }
 
+/* gt in this process: the log backend, this test's spool, kv on top. */
+static void start_gt(const char *const *kv) {
+  GC_INIT();
+  gt_options *o = gt_options_new();
+  cr_assert_eq(gt_options_set(o, "gt.backend", "log"), 0);
+  cr_assert_eq(gt_options_set(o, "gt.spool_dir", dir), 0);
+  for (; *kv; kv += 2)
+    cr_assert_eq(gt_options_set(o, kv[0], kv[1]), 0, "%s", gt_last_error());
+  cr_assert_eq(gt_init(o), 0, "%s", gt_last_error());
+  gt_options_free(o);
+}
+
 /* A death profile of leak mode (this process's own) keeps the unreleased
  * objects apart: the column, and the header's count. */
 Test(report, a_leak_profile_has_the_unreleased_column) {
-  char profile[200], opt[240];
+  char profile[200];
   sprintf(profile, "%s/leak.pb.gz", dir);
-  snprintf(opt, sizeof opt, "%s", profile);
-  GC_INIT();
-  gt_options *o = gt_options_new();
-  const char *kv[] = {"gt.backend",   "log",        "log.path",
-                      "/dev/null",    "gt.profile", opt,
-                      "gt.spool_dir", dir,          NULL};
-  for (const char *const *k = kv; *k; k += 2)
-    cr_assert_eq(gt_options_set(o, k[0], k[1]), 0, "%s", gt_last_error());
-  cr_assert_eq(gt_init(o), 0, "%s", gt_last_error());
-  gt_options_free(o);
+  const char *kv[] = {"log.path", "/dev/null", "gt.profile", profile, NULL};
+  start_gt(kv);
   make_leaks(30, "Leaked", false);
   make_leaks(20, "Released", true);
   gt_collect();
@@ -521,25 +525,16 @@ Test(report, sampled_logs_and_profiles_give_the_same_estimates) {
   char log[200], profile[200];
   sprintf(log, "%s/sampled.jsonl", dir);
   sprintf(profile, "%s/sampled.pb.gz", dir);
-  GC_INIT();
-  gt_options *o = gt_options_new();
-  const char *kv[] = {"gt.backend",
-                      "log",
-                      "log.format",
+  const char *kv[] = {"log.format",
                       "json",
                       "log.path",
                       log,
                       "gt.profile",
                       profile,
-                      "gt.spool_dir",
-                      dir,
                       "gt.alloc_sample_every",
                       "10",
                       NULL};
-  for (const char *const *k = kv; *k; k += 2)
-    cr_assert_eq(gt_options_set(o, k[0], k[1]), 0, "%s", gt_last_error());
-  cr_assert_eq(gt_init(o), 0, "%s", gt_last_error());
-  gt_options_free(o);
+  start_gt(kv);
   make_sampled();
   gt_collect();
   cr_assert_eq(gt_shutdown(5000), 0, "%s", gt_last_error());
